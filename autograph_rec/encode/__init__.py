@@ -1,0 +1,1 @@
+"""autograph_rec.encode"""
