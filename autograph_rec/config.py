@@ -1,0 +1,227 @@
+"""Typed run configuration: dataclasses, YAML in/out, ``key=value`` overrides.
+
+Precedence: CLI ``--set`` overrides > the YAML file > the defaults below. Unknown keys and
+values of the wrong type are errors that name the offending key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class DataConfig:
+    """Which data and how to split it.
+
+    Args:
+        name: dataset (``ml-100k``, ``ml-1m``, ``ml-1m-subset``, ``rlmrec-amazon``, ``rlmrec-yelp``, ``csv``).
+        data_dir: folder holding the dataset folders (else ``$AUTOGRAPH_REC_DATA``, then the cache).
+        path: interactions file for ``csv``.
+        columns: column mapping for ``csv`` (roles ``user``, ``item``, ``rating``, ``timestamp``).
+        sep: separator for ``csv``.
+        domain: prompt domain for ``csv`` (``movies``, ``books``, ``generic``).
+        min_rating: keep ratings >= this as positives (``None``: keep all).
+        kcore: k-core filter applied before splitting (0 or 1: none).
+        split: ``random`` (per user), ``random_global``, ``temporal``, ``leave_one_out`` or
+            ``predefined`` (the split shipped with RLMRec data); ``auto`` picks ``predefined`` when
+            the data ships one, else ``random``.
+        ratios: train/valid/test ratios.
+        seed: split seed.
+        duplicates: repeated (user, item) policy: ``last``, ``first`` or ``error``.
+        download: fetch missing files from official sources when online.
+    """
+
+    name: str = "ml-100k"
+    data_dir: str | None = None
+    path: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    sep: str = ","
+    domain: str = "generic"
+    min_rating: float | None = None
+    kcore: int = 0
+    split: str = "auto"
+    ratios: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    seed: int = 0
+    duplicates: str = "last"
+    download: bool = True
+
+
+@dataclass
+class ModelConfig:
+    """Which backbone. ``params`` go to the backbone constructor (e.g. ``layer_combination``, ``tau``)."""
+
+    name: str = "lightgcn"
+    embedding_dim: int = 64
+    num_layers: int = 3
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and model selection.
+
+    Args:
+        epochs: maximum epochs.
+        batch_size: BPR triples per step.
+        lr: Adam learning rate.
+        reg_weight: L2 weight (on the batch's ego embeddings, or the tables with ``reg_scope=all``).
+        eval_every: validate every this many epochs.
+        patience: stop after this many validations without improvement.
+        warmup_epochs: never stop before this epoch (validation can plateau early).
+        metric: validation metric that selects the best epoch (e.g. ``recall@20``).
+        seed: seed for initialisation, sampling and dropout.
+        device: ``cpu``, ``cuda``, ``cuda:1`` or ``auto``.
+        num_threads: torch CPU threads (``None``: torch's default).
+        save_checkpoint: write ``model.pt`` (state_dict) + ``model.json`` to the run directory.
+    """
+
+    epochs: int = 300
+    batch_size: int = 4096
+    lr: float = 5e-3
+    reg_weight: float = 1e-4
+    eval_every: int = 5
+    patience: int = 5
+    warmup_epochs: int = 20
+    metric: str = "recall@20"
+    seed: int = 0
+    device: str = "auto"
+    num_threads: int | None = None
+    save_checkpoint: bool = True
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation: full ranking over all items (training items masked) or sampled negatives."""
+
+    ks: list[int] = field(default_factory=lambda: [5, 10, 20])
+    metrics: list[str] = field(default_factory=lambda: ["recall", "ndcg", "precision", "hit", "mrr"])
+    batch_size: int = 1024
+    mode: str = "full"
+    num_negatives: int = 100
+
+
+@dataclass
+class RunConfig:
+    """Everything one run needs; serialised to ``config.yaml`` in the run directory."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    output: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        return _build(cls, data, "")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "RunConfig":
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+    def with_overrides(self, overrides: list[str]) -> "RunConfig":
+        """Apply ``section.key=value`` strings (values parsed as YAML: ``0.01``, ``true``, ``[5, 10]``)."""
+        data = self.to_dict()
+        for item in overrides:
+            if "=" not in item:
+                raise ConfigError(f"override {item!r} must look like section.key=value")
+            key, raw = item.split("=", 1)
+            value = yaml.safe_load(raw) if raw.strip() else None
+            node = data
+            parts = key.strip().split(".")
+            for part in parts[:-1]:
+                if not isinstance(node.get(part), dict):
+                    raise ConfigError(f"unknown config section {part!r} in override {item!r}")
+                node = node[part]
+            if parts[-1] not in node and not _is_free_dict_path(parts):
+                raise ConfigError(f"unknown config key {key!r}; known keys here: {sorted(node)}")
+            node[parts[-1]] = value
+        return RunConfig.from_dict(data)
+
+
+class ConfigError(ValueError):
+    """A configuration value or key is invalid; the message names the key."""
+
+
+def _is_free_dict_path(parts: list[str]) -> bool:
+    # model.params.* and data.columns.* are open mappings
+    return len(parts) == 3 and (parts[0], parts[1]) in (("model", "params"), ("data", "columns"))
+
+
+def _build(cls, data: dict[str, Any], prefix: str):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {sorted(prefix + k for k in unknown)}; known: {sorted(names)}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(hints[name], value, prefix + name)
+    return cls(**kwargs)
+
+
+def _coerce(tp, value, key: str):
+    """Check ``value`` against the annotation ``tp`` (int→float widening allowed)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping, got {value!r}")
+        return _build(tp, value, key + ".")
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if origin is list:
+        if isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return [_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)] if args else value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping, got {value!r}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if tp in (str, float) and not isinstance(value, tp):
+        raise ConfigError(f"{key} must be a {tp.__name__}, got {value!r}")
+    return value

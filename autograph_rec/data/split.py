@@ -1,0 +1,167 @@
+"""Train / validation / test splits and the filters applied before them."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .dataset import DataSplit, InteractionDataset
+from .errors import DataError
+from .interactions import Interactions
+
+logger = logging.getLogger(__name__)
+
+SPLIT_METHODS = ("random", "random_global", "temporal", "leave_one_out", "predefined")
+
+
+def implicit_feedback(dataset: InteractionDataset, min_rating: float | None) -> InteractionDataset:
+    """Keep interactions with ``rating >= min_rating`` (positives), re-indexing ids.
+
+    ``None`` keeps everything. The AutoGraph paper uses ``rating > 3`` on MovieLens, i.e. ``min_rating=4``.
+    """
+    if min_rating is None:
+        return dataset
+    if dataset.interactions.rating is None:
+        raise DataError(f"dataset {dataset.name!r} has no ratings to threshold at {min_rating}")
+    keep = dataset.interactions.rating >= min_rating
+    logger.info("implicit feedback: kept %d of %d interactions with rating >= %s", keep.sum(), len(keep), min_rating)
+    return dataset.with_interactions(dataset.interactions.subset(keep))
+
+
+def kcore_filter(dataset: InteractionDataset, k: int, max_rounds: int = 100) -> InteractionDataset:
+    """Repeatedly drop users and items with fewer than ``k`` interactions until none remain."""
+    if k <= 1:
+        return dataset
+    inter = dataset.interactions
+    keep = np.ones(len(inter), dtype=bool)
+    for _ in range(max_rounds):
+        ucount = np.bincount(inter.user[keep], minlength=dataset.num_users)
+        icount = np.bincount(inter.item[keep], minlength=dataset.num_items)
+        new_keep = keep & (ucount[inter.user] >= k) & (icount[inter.item] >= k)
+        if new_keep.sum() == keep.sum():
+            break
+        keep = new_keep
+    if not keep.any():
+        raise DataError(f"dataset {dataset.name!r}: nothing survives a {k}-core filter")
+    logger.info("%d-core filter: kept %d of %d interactions", k, keep.sum(), len(keep))
+    return dataset.with_interactions(inter.subset(keep))
+
+
+def _rank_within_user(user: np.ndarray, order_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort by (user, key); return the permutation and each sorted row's 0-based rank in its user."""
+    perm = np.lexsort((order_key, user))
+    users_sorted = user[perm]
+    starts = np.r_[0, np.flatnonzero(np.diff(users_sorted)) + 1]
+    counts = np.diff(np.r_[starts, len(users_sorted)])
+    rank = np.arange(len(perm)) - np.repeat(starts, counts)
+    return perm, rank
+
+
+def _split_by_rank(inter: Interactions, perm: np.ndarray, rank: np.ndarray, n_valid: np.ndarray, n_test: np.ndarray):
+    """Assign per-user sorted rows: the last ``n_test`` to test, the ``n_valid`` before them to valid."""
+    users_sorted = inter.user[perm]
+    size = np.bincount(users_sorted)[users_sorted]
+    from_end = size - rank  # 1 for the last row of a user
+    nt, nv = n_test[users_sorted], n_valid[users_sorted]
+    is_test = from_end <= nt
+    is_valid = ~is_test & (from_end <= nt + nv)
+    is_train = ~(is_test | is_valid)
+    return inter.subset(perm[is_train]), inter.subset(perm[is_valid]), inter.subset(perm[is_test])
+
+
+def _per_user_counts(sizes: np.ndarray, ratios: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """How many validation and test rows each user gets, always leaving ≥ 1 for training."""
+    _, rv, rt = ratios
+    n_test = np.floor(sizes * rt + 0.5).astype(np.int64)
+    n_valid = np.floor(sizes * rv + 0.5).astype(np.int64)
+    over = np.maximum(n_test + n_valid - (sizes - 1), 0)  # users too small to give up that many
+    take_v = np.minimum(over, n_valid)
+    n_valid -= take_v
+    n_test -= over - take_v
+    return n_valid, np.maximum(n_test, 0)
+
+
+def _check_ratios(ratios) -> tuple[float, float, float]:
+    ratios = tuple(float(r) for r in ratios)
+    if len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
+        raise ValueError(f"ratios must be three non-negative numbers (train, valid, test), got {ratios}")
+    total = sum(ratios)
+    return tuple(r / total for r in ratios)  # type: ignore[return-value]
+
+
+def random_split(dataset: InteractionDataset, ratios=(0.8, 0.1, 0.1), seed: int = 0) -> DataSplit:
+    """Random split **per user**: each user's interactions are shuffled and divided by ``ratios``.
+
+    Every user keeps at least one training interaction (the paper's "random 80/10/10" protocol).
+    """
+    ratios = _check_ratios(ratios)
+    inter = dataset.interactions
+    key = np.random.default_rng(seed).random(len(inter))
+    perm, rank = _rank_within_user(inter.user, key)
+    sizes = np.bincount(inter.user, minlength=dataset.num_users)
+    n_valid, n_test = _per_user_counts(sizes, ratios)
+    return DataSplit(*_split_by_rank(inter, perm, rank, n_valid, n_test), dataset.num_users, dataset.num_items)
+
+
+def random_global_split(dataset: InteractionDataset, ratios=(0.6, 0.2, 0.2), seed: int = 0) -> DataSplit:
+    """Random split over all interactions at once (RLMRec's 3:1:1); some users may lack training rows."""
+    ratios = _check_ratios(ratios)
+    inter = dataset.interactions
+    perm = np.random.default_rng(seed).permutation(len(inter))
+    a = int(round(len(inter) * ratios[0]))
+    b = a + int(round(len(inter) * ratios[1]))
+    return DataSplit(inter.subset(perm[:a]), inter.subset(perm[a:b]), inter.subset(perm[b:]), dataset.num_users, dataset.num_items)
+
+
+def _time_key(dataset: InteractionDataset) -> np.ndarray:
+    if dataset.interactions.timestamp is None:
+        raise DataError(f"dataset {dataset.name!r} has no timestamps; use method='random'")
+    return dataset.interactions.timestamp
+
+
+def temporal_split(dataset: InteractionDataset, ratios=(0.8, 0.1, 0.1)) -> DataSplit:
+    """Per-user temporal split: each user's oldest interactions train, the newest test.
+
+    Ties in time keep file order (a stable sort), so the split is deterministic.
+    """
+    ratios = _check_ratios(ratios)
+    inter = dataset.interactions
+    perm, rank = _rank_within_user(inter.user, _time_key(dataset))
+    sizes = np.bincount(inter.user, minlength=dataset.num_users)
+    n_valid, n_test = _per_user_counts(sizes, ratios)
+    return DataSplit(*_split_by_rank(inter, perm, rank, n_valid, n_test), dataset.num_users, dataset.num_items)
+
+
+def leave_one_out_split(dataset: InteractionDataset) -> DataSplit:
+    """Leave-one-out: each user's last interaction is test, the one before validation (AutoGraph's protocol).
+
+    Users with fewer than 3 interactions give up only what leaves one for training.
+    """
+    inter = dataset.interactions
+    perm, rank = _rank_within_user(inter.user, _time_key(dataset))
+    sizes = np.bincount(inter.user, minlength=dataset.num_users)
+    n_test = (sizes >= 2).astype(np.int64)
+    n_valid = (sizes >= 3).astype(np.int64)
+    return DataSplit(*_split_by_rank(inter, perm, rank, n_valid, n_test), dataset.num_users, dataset.num_items)
+
+
+def split_dataset(dataset: InteractionDataset, method: str = "random", ratios=(0.8, 0.1, 0.1), seed: int = 0) -> DataSplit:
+    """Dispatch to a split by name (one of :data:`SPLIT_METHODS`) and check it leaks nothing."""
+    if method == "predefined":
+        if dataset.predefined_split is None:
+            raise DataError(f"dataset {dataset.name!r} ships no predefined split; use one of {SPLIT_METHODS[:-1]}")
+        split = dataset.predefined_split
+    elif method == "random":
+        split = random_split(dataset, ratios, seed)
+    elif method == "random_global":
+        split = random_global_split(dataset, ratios, seed)
+    elif method == "temporal":
+        split = temporal_split(dataset, ratios)
+    elif method == "leave_one_out":
+        split = leave_one_out_split(dataset)
+    else:
+        raise ValueError(f"unknown split method {method!r}; choose from {SPLIT_METHODS}")
+    split.check_no_leak()
+    logger.info("split %s (%s): %s", dataset.name, method, split.summary())
+    return split

@@ -1,0 +1,120 @@
+"""Interactions from any CSV file or pandas DataFrame, given a column mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .build import dataset_from_frame
+from .dataset import InteractionDataset
+from .errors import DataError
+
+DEFAULT_COLUMNS = {"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"}
+
+
+def from_dataframe(
+    frame: pd.DataFrame,
+    columns: dict[str, str] | None = None,
+    name: str = "dataframe",
+    user_features: pd.DataFrame | None = None,
+    item_features: pd.DataFrame | None = None,
+    domain: str = "generic",
+    duplicates: str = "last",
+    source: str = "DataFrame",
+    first_line: int = 0,
+) -> InteractionDataset:
+    r"""Build a dataset from a DataFrame of interactions.
+
+    Args:
+        frame (pd.DataFrame): one row per interaction.
+        columns (dict, optional): maps our fields ``user``, ``item`` (required) and ``rating``,
+            ``timestamp`` (optional) to column names of ``frame``. Defaults to
+            ``user_id``/``item_id``/``rating``/``timestamp``; optional fields absent from the frame
+            are skipped unless named explicitly.
+        name (str): dataset name.
+        user_features (pd.DataFrame, optional): side text indexed by raw user id.
+        item_features (pd.DataFrame, optional): side text indexed by raw item id (e.g. ``title``).
+        domain (str): prompt domain (``"movies"``, ``"books"``, ``"generic"``).
+        duplicates (str): policy for repeated (user, item) rows: ``"last"``, ``"first"`` or ``"error"``.
+        source (str): name used in error messages.
+        first_line (int): file line of the frame's first row (1 for a CSV with header would be 2).
+    """
+    explicit = dict(columns or {})
+    mapping = {**DEFAULT_COLUMNS, **explicit}
+    unknown = set(explicit) - set(DEFAULT_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown column roles {sorted(unknown)}; expected some of {sorted(DEFAULT_COLUMNS)}")
+    picked = {}
+    for role, col in mapping.items():
+        if col in frame.columns:
+            picked[role] = frame[col]
+        elif role in ("user", "item") or role in explicit:
+            raise DataError(
+                f"missing column {col!r} for {role}; available columns: {list(frame.columns)}", path=source
+            )
+    out = pd.DataFrame(picked)
+    if len(out) == 0:
+        raise DataError("no interactions (the table is empty)", path=source)
+    for role in ("user", "item"):
+        nulls = out[role].isna().to_numpy()
+        if nulls.any():
+            row = int(nulls.argmax())
+            raise DataError(f"empty {role} id ({mapping[role]})", path=source, line=row + first_line if first_line else None)
+    for role in ("rating", "timestamp"):
+        if role in out:
+            values = pd.to_numeric(out[role], errors="coerce")
+            bad = values.isna().to_numpy()
+            if bad.any():
+                row = int(bad.argmax())
+                raise DataError(
+                    f"{mapping[role]} must be numeric, got {out[role].iloc[row]!r}",
+                    path=source,
+                    line=row + first_line if first_line else None,
+                )
+            out[role] = values
+    return dataset_from_frame(name, out, user_features, item_features, domain, duplicates, source)
+
+
+def load_csv(
+    path: str | Path,
+    columns: dict[str, str] | None = None,
+    sep: str = ",",
+    name: str | None = None,
+    item_features_path: str | Path | None = None,
+    item_id_column: str | None = None,
+    domain: str = "generic",
+    duplicates: str = "last",
+) -> InteractionDataset:
+    """Read interactions from a delimited text file with a header line (see :func:`from_dataframe`).
+
+    Args:
+        path (str or Path): the interactions file.
+        columns (dict, optional): column mapping, as in :func:`from_dataframe`.
+        sep (str): field separator.
+        name (str, optional): dataset name (default: the file stem).
+        item_features_path (str or Path, optional): a CSV of item side text (e.g. titles).
+        item_id_column (str, optional): id column of that file (default: the interactions' item column).
+        domain (str): prompt domain.
+        duplicates (str): duplicate policy.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"interactions file not found: {path}")
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise DataError("file is empty", path) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"malformed row: {exc}", path) from None
+    item_features = None
+    if item_features_path is not None:
+        id_col = item_id_column or {**DEFAULT_COLUMNS, **(columns or {})}["item"]
+        feats = pd.read_csv(item_features_path, dtype=str, keep_default_na=False)
+        if id_col not in feats.columns:
+            raise DataError(f"missing id column {id_col!r}; available: {list(feats.columns)}", item_features_path)
+        item_features = feats.set_index(id_col)
+    # line 1 is the header, so the first data row is line 2
+    return from_dataframe(
+        frame, columns, name or path.stem, None, item_features, domain, duplicates, str(path), first_line=2
+    )
