@@ -67,6 +67,8 @@ def read_delimited(
     lines = text.splitlines()[skip:]
     try:
         rows = [ln.split(sep) for ln in lines]
+        if any(len(r) != len(columns) for r in rows):
+            raise ValueError("ragged rows")
         frame = pd.DataFrame(rows, columns=columns)
         for name in numeric:
             frame[name] = pd.to_numeric(frame[name], errors="raise")

@@ -1,0 +1,40 @@
+"""Checkpoints: a ``state_dict`` (``weights_only``-loadable) plus a JSON sidecar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+
+
+def save_checkpoint(model: torch.nn.Module, path: str | Path, meta: dict[str, Any]) -> Path:
+    """Write ``<path>.pt`` (tensors only) and ``<path>.json`` (``meta`` + library version).
+
+    ``meta`` should hold what :func:`load_checkpoint` needs to rebuild the model:
+    ``{"model": name, "num_users": …, "num_items": …, "kwargs": {...}}``.
+    """
+    path = Path(path).with_suffix("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path.with_suffix(".pt"))
+    sidecar = {**meta, "autograph_rec_version": __version__, "torch_version": torch.__version__}
+    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2, default=str))
+    return path.with_suffix(".pt")
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild a backbone from :func:`save_checkpoint` output; returns ``(model, meta)``.
+
+    Loading uses ``torch.load(weights_only=True)``: a checkpoint cannot run code.
+    """
+    from ..nn import build_backbone  # the registry lives with the models
+
+    path = Path(path).with_suffix("")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    model = build_backbone(meta["model"], meta["num_users"], meta["num_items"], **meta.get("kwargs", {}))
+    state = torch.load(path.with_suffix(".pt"), map_location=device, weights_only=True)
+    model.load_state_dict(state)
+    return model.to(device), meta

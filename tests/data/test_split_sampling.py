@@ -1,0 +1,120 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from autograph_rec.data import (
+    DataError,
+    NegativeSampler,
+    bpr_batches,
+    from_dataframe,
+    implicit_feedback,
+    kcore_filter,
+    load_dataset,
+    split_dataset,
+)
+
+
+@pytest.fixture
+def toy():
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(30):
+        items = rng.choice(50, size=rng.integers(3, 20), replace=False)
+        for t, i in enumerate(items):
+            rows.append((u, int(i), float(rng.integers(1, 6)), t))
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])
+    return from_dataframe(frame)
+
+
+def _pairs(part):
+    return set(zip(part.user.tolist(), part.item.tolist()))
+
+
+@pytest.mark.parametrize("method", ["random", "random_global", "temporal", "leave_one_out"])
+def test_splits_partition_without_leak(toy, method):
+    split = split_dataset(toy, method, ratios=(0.6, 0.2, 0.2), seed=3)
+    tr, va, te = _pairs(split.train), _pairs(split.valid), _pairs(split.test)
+    assert not (tr & va) and not (tr & te) and not (va & te)
+    assert len(tr) + len(va) + len(te) == len(toy.interactions)
+
+
+@pytest.mark.parametrize("method", ["random", "temporal", "leave_one_out"])
+def test_per_user_splits_keep_training_rows(toy, method):
+    split = split_dataset(toy, method, seed=1)
+    assert set(split.train.user.tolist()) == set(range(toy.num_users))
+    split.require_train_for("test")
+
+
+def test_random_split_seeded(toy):
+    a = split_dataset(toy, "random", seed=5)
+    b = split_dataset(toy, "random", seed=5)
+    c = split_dataset(toy, "random", seed=6)
+    assert _pairs(a.test) == _pairs(b.test) and _pairs(a.test) != _pairs(c.test)
+
+
+def test_temporal_and_loo_take_latest(toy):
+    loo = split_dataset(toy, "leave_one_out")
+    ts = toy.interactions.timestamp
+    user = toy.interactions.user
+    last = {u: ts[user == u].max() for u in range(toy.num_users)}
+    tmap = {(u, i): t for u, i, t in zip(user, toy.interactions.item, ts)}
+    for u, i in zip(loo.test.user, loo.test.item):
+        assert tmap[(u, i)] == last[u]
+    temporal = split_dataset(toy, "temporal")
+    for u in range(toy.num_users):
+        tr = [tmap[(u, i)] for uu, i in zip(temporal.train.user, temporal.train.item) if uu == u]
+        te = [tmap[(u, i)] for uu, i in zip(temporal.test.user, temporal.test.item) if uu == u]
+        if te:
+            assert max(tr) < min(te)
+
+
+def test_ml100k_random_split_ratios(real_data_dir):
+    split = split_dataset(load_dataset("ml-100k", real_data_dir), "random", seed=0)
+    s = split.summary()
+    assert abs(s["train"] / 100000 - 0.8) < 0.01 and abs(s["test"] / 100000 - 0.1) < 0.01
+    split.check_no_leak()
+
+
+def test_missing_train_user_is_reported():
+    frame = pd.DataFrame({"user_id": [0, 0, 0, 1], "item_id": [0, 1, 2, 0]})
+    split = split_dataset(from_dataframe(frame), "random_global", ratios=(0.5, 0.5, 0.0), seed=0)
+    # whatever the shuffle, force a user that only appears in valid
+    from autograph_rec.data import DataSplit, Interactions
+
+    bad = DataSplit(Interactions([0], [0]), Interactions([1], [0]), Interactions([], []), 2, 3)
+    with pytest.raises(DataError, match="no training interaction"):
+        bad.require_train_for("valid")
+    assert split.num_users == 2
+
+
+def test_implicit_and_kcore(toy):
+    pos = implicit_feedback(toy, 4)
+    assert pos.interactions.rating.min() >= 4
+    core = kcore_filter(toy, 5)
+    assert np.bincount(core.interactions.user).min() >= 5
+    assert np.bincount(core.interactions.item).min() >= 5
+
+
+def test_sampler_never_returns_positive(toy):
+    split = split_dataset(toy, "random", seed=0)
+    sampler = NegativeSampler(split.train, split.num_users, split.num_items)
+    train = split.train.to_csr(split.num_users, split.num_items)
+    gen = torch.Generator().manual_seed(0)
+    users = torch.arange(split.num_users).repeat(200)
+    neg = sampler.sample(users, num_negatives=3, generator=gen)
+    assert neg.shape == (len(users), 3)
+    hits = train[users.repeat_interleave(3).numpy().copy(), neg.reshape(-1).numpy().copy()]
+    assert hits.sum() == 0
+    batches = list(bpr_batches(split.train, sampler, 64, gen))
+    assert sum(len(b[0]) for b in batches) == len(split.train)
+    for u, p, n in batches:
+        assert np.asarray(train[u.numpy().copy(), p.numpy().copy()]).all()
+        assert not np.asarray(train[u.numpy().copy(), n.numpy().copy()]).any()
+
+
+def test_sampler_rejects_full_user():
+    from autograph_rec.data import Interactions
+
+    with pytest.raises(DataError, match="every item"):
+        NegativeSampler(Interactions([0, 0], [0, 1]), 1, 2)
