@@ -1,0 +1,195 @@
+import math
+
+import pytest
+import torch
+
+from autograph_rec.nn import BACKBONES, NGCF, RecommenderBackbone, build_backbone
+
+NUM_USERS, NUM_ITEMS = 6, 9  # sizes of the `graph` fixture in conftest.py
+
+NAMES = sorted(BACKBONES)
+DIM = 8
+
+
+def make(name, **kwargs):
+    kwargs.setdefault("embedding_dim", DIM)
+    return build_backbone(name, NUM_USERS, NUM_ITEMS, **kwargs)
+
+
+def out_dim(model):
+    return model.out_dim if isinstance(model, NGCF) else DIM
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shapes(name, graph):
+    edge_index, adj, _, _ = graph
+    model = make(name, seed=0).eval()
+    n = NUM_USERS + NUM_ITEMS
+    assert isinstance(model, RecommenderBackbone)
+    assert (model.num_users, model.num_items, model.num_nodes) == (NUM_USERS, NUM_ITEMS, n)
+    emb = model.get_embedding(adj)
+    assert emb.shape == (n, out_dim(model))
+    torch.testing.assert_close(model.get_embedding(edge_index), emb)  # edge_index path == CSR path
+    assert model(edge_index).shape == (edge_index.size(1),)
+    assert model(adj).shape == (adj._nnz(),)
+    label = torch.tensor([[0, 1, 2], [NUM_USERS, NUM_USERS + 3, NUM_USERS + 8]])
+    scores = model(adj, label)
+    torch.testing.assert_close(scores, (emb[label[0]] * emb[label[1]]).sum(-1))
+    users_emb, items_emb = model.user_item_embeddings(adj)
+    assert users_emb.shape == (NUM_USERS, out_dim(model)) and items_emb.shape == (NUM_ITEMS, out_dim(model))
+    assert model.recommend(adj, k=3).shape == (n, 3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recommend_maps_candidates_back(name, graph):
+    _, adj, _, _ = graph
+    model = make(name, seed=0).eval()
+    src = torch.arange(NUM_USERS)
+    dst = torch.arange(NUM_USERS, NUM_USERS + NUM_ITEMS)
+    top = model.recommend(adj, src_index=src, dst_index=dst, k=4)
+    assert top.shape == (NUM_USERS, 4)
+    assert ((top >= NUM_USERS) & (top < NUM_USERS + NUM_ITEMS)).all()
+    u, i = model.user_item_embeddings(adj)
+    expected = (u @ i.t()).topk(4, dim=-1).indices + NUM_USERS
+    assert torch.equal(top, expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_loss_finite_and_gradients_reach_parameters(name, graph, batch):
+    edge_index, adj, _, _ = graph
+    model = make(name, seed=0).train()
+    model.on_epoch_start(edge_index, torch.Generator().manual_seed(0))
+    loss, parts = model.training_loss(adj, *batch, lambda_reg=1e-3)
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    assert {"bpr", "reg", "loss"} <= set(parts)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in parts.values())
+    assert math.isclose(parts["loss"], sum(v for k, v in parts.items() if k != "loss"), rel_tol=1e-5)
+    if name in ("sgl", "simgcl"):
+        assert parts["ssl"] > 0
+    loss.backward()
+    grad = model.embedding.weight.grad
+    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+    if name == "ngcf":
+        for conv in model.convs:
+            for lin in (conv.lin_sum, conv.lin_bi):
+                assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reg_scopes(name, graph, batch):
+    _, adj, _, _ = graph
+    users, pos, neg = batch
+    model = make(name, seed=0).eval()
+    _, parts = model.training_loss(adj, users, pos, neg, lambda_reg=1.0)
+    w = model.embedding.weight.detach()
+    ego = torch.cat([w[users], w[pos + NUM_USERS], w[neg + NUM_USERS]])
+    assert math.isclose(parts["reg"], (ego.square().sum() / 2 / len(users)).item(), rel_tol=1e-5)
+    model_all = make(name, seed=0, reg_scope="all").eval()
+    _, parts_all = model_all.training_loss(adj, users, pos, neg, lambda_reg=1.0)
+    expected = sum(p.detach().square().sum() for p in model_all.parameters()).item()
+    assert math.isclose(parts_all["reg"], expected, rel_tol=1e-5)
+    _, parts0 = model.training_loss(adj, users, pos, neg, lambda_reg=0.0)
+    assert parts0["reg"] == 0.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reset_parameters_changes_params(name):
+    model = make(name, seed=3)
+    initial = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(0.5)
+    model.reset_parameters()
+    for before, p in zip(initial, model.parameters()):
+        assert not torch.all(p == 0.5)
+        torch.testing.assert_close(p, before)  # seeded reset reproduces the initial weights
+    unseeded = make(name)
+    first = unseeded.embedding.weight.detach().clone()
+    unseeded.reset_parameters()
+    assert not torch.equal(first, unseeded.embedding.weight)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seed_determinism(name, graph, batch):
+    edge_index, adj, _, _ = graph
+
+    def run(seed):
+        torch.manual_seed(1234 + seed)  # global state must not matter when seeded
+        model = make(name, seed=seed).train()
+        losses = []
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(3):
+            model.on_epoch_start(edge_index)
+            loss, _ = model.training_loss(adj, *batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, model.embedding.weight.detach().clone()
+
+    l1, w1 = run(0)
+    l2, w2 = run(0)
+    assert l1 == l2 and torch.equal(w1, w2)
+    _, w3 = run(1)
+    assert not torch.equal(w1, w3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_user_item_embeddings_deterministic_in_train_mode(name, graph):
+    _, adj, _, _ = graph
+    model = make(name, seed=0).train()
+    a = model.user_item_embeddings(adj)
+    b = model.user_item_embeddings(adj)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    model.eval()
+    c = model.user_item_embeddings(adj)
+    assert all(torch.equal(x, y) for x, y in zip(a, c))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recommendation_loss_pyg_semantics(name, graph):
+    edge_index, adj, _, _ = graph
+    model = make(name, seed=0)
+    pos = torch.randn(5)
+    neg = torch.randn(5)
+    node_id = torch.tensor([0, 1, NUM_USERS + 2])
+    emb = model.embedding.weight
+    expected = -torch.nn.functional.logsigmoid(pos - neg).mean() + 1e-2 * emb[node_id].norm().pow(2) / 5
+    torch.testing.assert_close(model.recommendation_loss(pos, neg, node_id=node_id, lambda_reg=1e-2), expected)
+    from torch_geometric.nn.models.lightgcn import BPRLoss
+
+    torch.testing.assert_close(
+        model.recommendation_loss(pos, neg, lambda_reg=1e-2), BPRLoss(1e-2)(pos, neg, emb)
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_repr(name):
+    text = repr(make(name))
+    assert text.startswith(f"{BACKBONES[name].__name__}({NUM_USERS} users, {NUM_ITEMS} items, dim={DIM}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64_model(name, graph, batch):
+    edge_index, _, _, _ = graph
+    model = make(name, seed=0).double()
+    loss, _ = model.training_loss(edge_index, *batch)
+    assert loss.dtype == torch.float64
+    loss.backward()
+
+
+def test_adjacency_shape_is_checked(graph):
+    _, adj, _, _ = graph
+    model = build_backbone("lightgcn", NUM_USERS + 1, NUM_ITEMS)
+    with pytest.raises(ValueError, match="num_users"):
+        model.get_embedding(adj)
+    with pytest.raises(ValueError):
+        build_backbone("lightgcn", NUM_USERS, NUM_ITEMS).get_embedding(adj, torch.ones(3))
+
+
+def test_edge_index_adjacency_cached_until_changed(graph):
+    edge_index, _, _, _ = graph
+    model = build_backbone("lightgcn", NUM_USERS, NUM_ITEMS)
+    first = model.adjacency(edge_index)
+    assert model.adjacency(edge_index) is first
+    assert model.adjacency(edge_index.clone()) is not first
