@@ -18,6 +18,7 @@ from autograph_rec.nn.ngcf import NGCF, NGCFConv
 from autograph_rec.nn.propagation import (
     adjacency_edge_index,
     drop_adjacency_entries,
+    multi_hop_propagate,
     normalized_adjacency,
     propagate,
     transpose_permutation,
@@ -37,6 +38,7 @@ __all__ = [
     "SimGCL",
     "normalized_adjacency",
     "propagate",
+    "multi_hop_propagate",
     "drop_adjacency_entries",
     "transpose_permutation",
     "adjacency_edge_index",

@@ -10,6 +10,7 @@ from torch import Tensor
 from autograph_rec.nn.base import RecommenderBackbone, _check_probability
 from autograph_rec.nn.propagation import (
     drop_adjacency_entries,
+    multi_hop_propagate,
     propagate,
     random_uniform,
     transpose_permutation,
@@ -147,7 +148,13 @@ class LightGCN(RecommenderBackbone):
                 generator=self._rng(adj.device),
                 rescale=self.edge_dropout_rescale,
             )
-        return self.combine(self.propagate_layers(self.embedding.weight, adj, adj_t))
+        return self.propagate_combined(self.embedding.weight, adj, adj_t)
+
+    def propagate_combined(self, x: Tensor, adj: Tensor, adj_t: Tensor | None = None) -> Tensor:
+        r"""``combine(propagate_layers(x, adj, adj_t))`` as one fused autograd
+        node (:func:`~autograph_rec.nn.propagation.multi_hop_propagate`):
+        same result, fewer kernels and no stored intermediate layers."""
+        return multi_hop_propagate(adj, x, self.alpha.tolist(), adj_t)
 
     def extra_repr_args(self) -> str:
         text = f", num_layers={self.num_layers}"

@@ -130,7 +130,7 @@ class SGL(LightGCN):
             logger.warning("SGL.training_loss called before on_epoch_start: drawing views from the training adjacency")
             self.on_epoch_start(adjacency_edge_index(adj))
         x = self.embedding.weight
-        view1, view2 = (self.combine(self.propagate_layers(x, view)) for view in self._views)
+        view1, view2 = (self.propagate_combined(x, view) for view in self._views)
         user_ids = users.unique()
         item_ids = pos_items.unique() + self.num_users
         ssl = info_nce(view1[user_ids], view2[user_ids], self.tau) + info_nce(

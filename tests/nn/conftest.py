@@ -24,3 +24,13 @@ def batch():
     pos = torch.randint(0, NUM_ITEMS, (8,), generator=gen)
     neg = torch.randint(0, NUM_ITEMS, (8,), generator=gen)
     return users, pos, neg
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    # Tiny graphs gain nothing from intra-op threads, and on a CPU shared with
+    # other jobs the OpenMP barriers made these tests several times slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,6 +7,7 @@ from autograph_rec.graph.bipartite import bipartite_edge_index
 from autograph_rec.nn.propagation import (
     adjacency_edge_index,
     drop_adjacency_entries,
+    multi_hop_propagate,
     normalized_adjacency,
     propagate,
     transpose_permutation,
@@ -142,3 +143,19 @@ def test_learnable_edge_weights_fall_back_to_autograd():
     out = propagate(normalized_adjacency(edge_index, n, w), x)
     out.sum().backward()
     assert w.grad is not None and torch.isfinite(w.grad).all()
+
+
+@pytest.mark.parametrize("alpha", [[1.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.5, 0.5], [1.0, 2.0, -1.0, 0.5]])
+def test_multi_hop_propagate_matches_layer_list(alpha):
+    edge_index, n = small_graph()
+    adj = normalized_adjacency(edge_index, n, torch.ones(edge_index.size(1), dtype=torch.float64))
+    x = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: multi_hop_propagate(adj, t, alpha), (x,))
+    dense = adj.to_dense()
+    ref, h = x * alpha[0], x
+    for a in alpha[1:]:
+        h = dense @ h
+        ref = ref + a * h
+    torch.testing.assert_close(multi_hop_propagate(adj, x, alpha), ref)
+    dropped, dropped_t = drop_adjacency_entries(adj, 0.4, generator=torch.Generator().manual_seed(0))
+    assert torch.autograd.gradcheck(lambda t: multi_hop_propagate(dropped, t, alpha, dropped_t), (x,))
