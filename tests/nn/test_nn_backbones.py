@@ -193,3 +193,26 @@ def test_edge_index_adjacency_cached_until_changed(graph):
     first = model.adjacency(edge_index)
     assert model.adjacency(edge_index) is first
     assert model.adjacency(edge_index.clone()) is not first
+
+
+def test_batch_reg_paths_agree():
+    # The count-weighted path (batch covers much of the table) and the gather
+    # path (large table) must give the same value and gradient.
+    gen = torch.Generator().manual_seed(0)
+    users = torch.randint(0, 40, (5,), generator=gen)
+    pos, neg = torch.randint(0, 60, (5,), generator=gen), torch.randint(0, 60, (5,), generator=gen)
+    nodes = torch.cat([users, pos + 40, neg + 40])
+    model = build_backbone("mf", 40, 60, embedding_dim=4, seed=0).double()
+    gather = model.l2_regularization(nodes, 5, 0.5)  # 15 * 4 < 100 nodes: gather path
+    (g_gather,) = torch.autograd.grad(gather, model.embedding.weight)
+    small = build_backbone("mf", 2, 3, embedding_dim=4, seed=0).double()
+    with torch.no_grad():
+        small.embedding.weight.copy_(torch.randn(5, 4, dtype=torch.float64, generator=gen))
+    ref_nodes = torch.tensor([0, 0, 1, 2, 4, 4])
+    counted = small.l2_regularization(ref_nodes, 2, 0.5)
+    w = small.embedding.weight
+    torch.testing.assert_close(counted, 0.5 * w[ref_nodes].square().sum() / 2 / 2)
+    w_big = model.embedding.weight
+    torch.testing.assert_close(gather, 0.5 * w_big[nodes].square().sum() / 2 / 5)
+    expected = torch.zeros_like(w_big).index_add_(0, nodes, 0.5 * w_big[nodes].detach() / 5)
+    torch.testing.assert_close(g_gather, expected)
