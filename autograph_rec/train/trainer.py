@@ -159,7 +159,7 @@ class Trainer:
                 loss.backward()
                 optimizer.step()
                 n_batches += 1
-                for k, v in {"loss": float(loss), **parts}.items():
+                for k, v in {"loss": loss.item(), **parts}.items():
                     totals[k] = totals.get(k, 0.0) + float(v)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"training loss became {float(loss)} at epoch {epoch}; lower train.lr")

@@ -16,7 +16,7 @@ def test_lightgcn_ml100k_beats_popularity(real_data_dir, tmp_path):
     config = RunConfig().with_overrides([
         f"data.data_dir={real_data_dir}", "data.name=ml-100k", "data.seed=0",
         "model.name=lightgcn", "model.embedding_dim=64",
-        "train.epochs=40", "train.lr=0.01", "train.eval_every=10", "train.warmup_epochs=0",
+        "train.epochs=30", "train.lr=0.01", "train.eval_every=10", "train.warmup_epochs=0",
         "train.device=cpu", f"output={tmp_path / 'run'}",
     ])
     result = run_training(config, progress=False)
