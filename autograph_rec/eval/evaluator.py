@@ -185,7 +185,7 @@ class RankingEvaluator:
         t0 = time.perf_counter()
         if users.size == 0:
             logger.warning("no user has a target item; nothing to evaluate")
-            return {**{f"{m}@{k}": 0.0 for m in self.metrics for k in self.ks}, "num_users": 0}
+            return {**{key: 0.0 for key in self._keys()}, "num_users": 0}
 
         # Restrict both matrices to evaluated users once, so each batch is a
         # contiguous row range and slicing is two pointer lookups.
@@ -198,7 +198,9 @@ class RankingEvaluator:
         else:
             sums, n_eval = self._run_sampled(score, users_t, tgt, exc, num_items, device)
 
-        result = {key: (float(v) / n_eval if n_eval else 0.0) for key, v in sums.items()}
+        # One host transfer at the end instead of a sync per batch and metric.
+        totals = sums.tolist() if sums is not None else [0.0] * len(self._keys())
+        result = {key: (v / n_eval if n_eval else 0.0) for key, v in zip(self._keys(), totals)}
         result["num_users"] = int(n_eval)
         logger.debug(
             "%s-ranking evaluation of %d users x %d items took %.3fs",
@@ -207,6 +209,10 @@ class RankingEvaluator:
         return result
 
     # ------------------------------------------------------------ helpers
+    def _keys(self) -> list:
+        """Result keys in a fixed order: metrics outer, cutoffs inner."""
+        return [f"{m}@{k}" for m in self.metrics for k in self.ks]
+
     @staticmethod
     def _combine_exclude(exclude: Sequence[sp.spmatrix], shape: Tuple[int, int]) -> sp.csr_matrix:
         if sp.issparse(exclude):  # a single matrix instead of a sequence
@@ -276,7 +282,7 @@ class RankingEvaluator:
 
     def _run_full(self, score, users_t: Tensor, tgt: _CSRRows, exc: _CSRRows, num_items: int):
         k_top = min(max(self.ks), num_items)
-        sums: Dict[str, Tensor] = {}
+        sums = None
         n = users_t.numel()
         # Sorted keys row * num_items + col of all targets: the hit lookup is a
         # binary search of the B x K top-k keys instead of a dense B x I mask.
@@ -300,9 +306,9 @@ class RankingEvaluator:
             hits = (keys[pos] == query) & (vals != float("-inf"))
 
             per_user = ranking_metrics(hits, tgt.counts[start:end], self.ks, self.metrics)
-            for key, v in per_user.items():
-                s = v.sum(dtype=torch.float64)
-                sums[key] = sums[key] + s if key in sums else s
+            # [num_metrics, B] summed in one op; float64 so the mean does not drift with U.
+            s = torch.stack([per_user[key] for key in self._keys()]).sum(dim=1, dtype=torch.float64)
+            sums = s if sums is None else sums + s
         return sums, n
 
     def _run_sampled(self, score, users_t: Tensor, tgt: _CSRRows, exc: _CSRRows, num_items: int,
@@ -315,7 +321,7 @@ class RankingEvaluator:
             gen.manual_seed(int(self.seed))
         k_top = min(max(self.ks), N + 1)
         ranks_range = torch.arange(k_top, device=device)
-        sums: Dict[str, Tensor] = {}
+        sums = None
         n_eval = torch.zeros((), dtype=torch.long, device=device)
         n = users_t.numel()
         skipped = 0
@@ -349,14 +355,12 @@ class RankingEvaluator:
             n_pos = torch.zeros(B, device=device).index_add_(0, p_rows, torch.ones_like(p_rows, dtype=torch.float32))
             valid = n_pos > 0
             n_eval += valid.sum()
-            for key, v in per_pos.items():
-                per_user = torch.zeros(B, device=device).index_add_(0, p_rows, v)
-                s = (per_user[valid] / n_pos[valid]).sum(dtype=torch.float64)
-                sums[key] = sums[key] + s if key in sums else s
+            per_pos_t = torch.stack([per_pos[key] for key in self._keys()], dim=1)  # [P, M]
+            per_user = torch.zeros(B, per_pos_t.size(1), device=device).index_add_(0, p_rows, per_pos_t)
+            s = (per_user[valid] / n_pos[valid].unsqueeze(1)).sum(dim=0, dtype=torch.float64)
+            sums = s if sums is None else sums + s
         if skipped:
             logger.warning("sampled evaluation skipped %d users who interacted with every item", skipped)
-        if not sums:
-            sums = {f"{m}@{k}": torch.zeros((), dtype=torch.float64) for m in self.metrics for k in self.ks}
         return sums, int(n_eval)
 
     @staticmethod
