@@ -47,13 +47,18 @@ def prepare_data(cfg: DataConfig) -> tuple[InteractionDataset, DataSplit]:
     return dataset, split_dataset(dataset, method, tuple(cfg.ratios), cfg.seed)
 
 
-def build_model(config: RunConfig, split: DataSplit) -> torch.nn.Module:
-    """The backbone named by ``config.model``, seeded by ``config.train.seed``."""
-    seed_everything(config.train.seed)
-    kwargs = {"embedding_dim": config.model.embedding_dim, **config.model.params}
+def model_kwargs(config: RunConfig) -> dict:
+    """Constructor arguments of the backbone ``config.model`` names (also stored in checkpoints)."""
+    kwargs = {"embedding_dim": config.model.embedding_dim, "seed": config.train.seed, **config.model.params}
     if config.model.name != "mf":
         kwargs.setdefault("num_layers", config.model.num_layers)
-    return build_backbone(config.model.name, split.num_users, split.num_items, **kwargs)
+    return kwargs
+
+
+def build_model(config: RunConfig, split: DataSplit) -> torch.nn.Module:
+    """The backbone named by ``config.model``, initialised from ``config.train.seed``."""
+    seed_everything(config.train.seed)
+    return build_backbone(config.model.name, split.num_users, split.num_items, **model_kwargs(config))
 
 
 def environment() -> dict[str, str]:
@@ -79,7 +84,8 @@ def run_training(config: RunConfig, progress: bool = True) -> TrainResult:
     dataset, split = prepare_data(config.data)
     logger.info("data %s ready in %.1fs: %s", dataset.name, time.perf_counter() - t0, split.summary())
     model = build_model(config, split)
-    result = Trainer(model, split, config.train, config.eval, run_dir=run_dir, progress=progress).fit()
+    meta = {"model": config.model.name, "kwargs": model_kwargs(config)}
+    result = Trainer(model, split, config.train, config.eval, run_dir=run_dir, progress=progress, model_meta=meta).fit()
     if run_dir is not None:
         metrics = json.loads((run_dir / "metrics.json").read_text())
         metrics.update({"dataset": split.summary(), "environment": environment()})

@@ -72,6 +72,9 @@ class Trainer:
         progress (bool): show a tqdm progress bar.
         edge_index (Tensor, optional): the propagation graph ``[2, E]`` in the homogeneous
             user+item(+extra) node space; default: the training user-item graph.
+        model_meta (dict, optional): ``{"model": registry name, "kwargs": constructor args}``,
+            written next to the checkpoint so :func:`~autograph_rec.train.load_checkpoint` can
+            rebuild the model.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class Trainer:
         eval_hook: EvalHook | None = None,
         progress: bool = True,
         edge_index: torch.Tensor | None = None,
+        model_meta: dict[str, Any] | None = None,
     ):
         self.config = config or TrainConfig()
         self.eval_config = eval_config or EvalConfig()
@@ -94,6 +98,7 @@ class Trainer:
         self.device = resolve_device(self.config.device)
         self.model = model.to(self.device)
         self._edge_index = edge_index
+        self.model_meta = model_meta or {"model": type(model).__name__.lower(), "kwargs": {}}
         metric_name = self.config.metric.split("@")[0]
         self.evaluator = RankingEvaluator(
             ks=tuple(self.eval_config.ks),
@@ -213,10 +218,9 @@ class Trainer:
         (self.run_dir / "history.json").write_text(json.dumps(result.history, indent=1))
         if self.config.save_checkpoint:
             meta = {
-                "model": getattr(self.model, "registry_name", type(self.model).__name__.lower()),
+                **self.model_meta,
                 "num_users": self.split.num_users,
                 "num_items": self.split.num_items,
-                "kwargs": getattr(self.model, "init_kwargs", {}),
                 "best_epoch": result.best_epoch,
             }
             save_checkpoint(self.model, self.run_dir / "model", meta)

@@ -15,7 +15,7 @@ from autograph_rec.train import load_checkpoint
 def test_lightgcn_ml100k_beats_popularity(real_data_dir, tmp_path):
     config = RunConfig().with_overrides([
         f"data.data_dir={real_data_dir}", "data.name=ml-100k", "data.seed=0",
-        "model.name=lightgcn", "model.embedding_dim=64",
+        "model.name=lightgcn", "model.embedding_dim=48",
         "train.epochs=30", "train.lr=0.01", "train.eval_every=10", "train.warmup_epochs=0",
         "train.device=cpu", f"output={tmp_path / 'run'}",
     ])
@@ -35,7 +35,8 @@ def test_lightgcn_ml100k_beats_popularity(real_data_dir, tmp_path):
 
     model, meta = load_checkpoint(tmp_path / "run" / "model.pt")
     assert meta["best_epoch"] == result.best_epoch
-    assert model.embedding.weight.shape[0] == split.num_users + split.num_items
+    assert model.embedding.weight.shape == (split.num_users + split.num_items, 48)
+    assert meta["kwargs"]["embedding_dim"] == 48
 
 
 def test_early_stopping_restores_best(tmp_path):
