@@ -97,10 +97,25 @@ class RecommenderBackbone(torch.nn.Module):
         self._generator: torch.Generator | None = None
         self._adj_cache: tuple | None = None
 
+    # Caches and random state that are not part of the model: dropped when
+    # the module is copied or pickled (sparse CSR tensors cannot be
+    # deep-copied, and a copy should not share a cache or a random stream).
+    _RUNTIME_STATE = ("_generator", "_adj_cache", "_mirror_cache", "_views", "_pairs_cache")
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
+        state = dict(state)
+        for name in self._RUNTIME_STATE:
+            if name in state:
+                state[name] = None
+        return state
+
     # ------------------------------------------------------------------ init
     def reset_parameters(self) -> None:
-        r"""Resets all learnable parameters (deterministically if :obj:`seed` is set)."""
+        r"""Resets all learnable parameters (deterministically if :obj:`seed` is
+        set) and restarts the model's own random stream."""
         generator = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+        self._generator = None
         self._reset_parameters(generator)
 
     def _reset_parameters(self, generator: torch.Generator | None) -> None:

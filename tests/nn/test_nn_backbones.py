@@ -216,3 +216,21 @@ def test_batch_reg_paths_agree():
     torch.testing.assert_close(gather, 0.5 * w_big[nodes].square().sum() / 2 / 5)
     expected = torch.zeros_like(w_big).index_add_(0, nodes, 0.5 * w_big[nodes].detach() / 5)
     torch.testing.assert_close(g_gather, expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_deepcopy_and_pickle_drop_runtime_caches(name, graph, batch):
+    import copy
+    import pickle
+
+    edge_index, adj, _, _ = graph
+    model = make(name, seed=0).train()
+    model.on_epoch_start(edge_index, torch.Generator().manual_seed(0))
+    model.training_loss(edge_index, *batch)  # fills the edge_index -> adjacency cache
+    model.training_loss(adj, *batch)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert clone._generator is None and clone._adj_cache is None
+        torch.testing.assert_close(clone.user_item_embeddings(adj)[1], model.user_item_embeddings(adj)[1])
+        clone.on_epoch_start(edge_index)
+        loss, _ = clone.training_loss(adj, *batch)
+        assert torch.isfinite(loss)
