@@ -4,6 +4,25 @@ user-item layout (users ``0..U-1``, item ``i`` is node ``U + i``).
 All backbones share the API of :class:`torch_geometric.nn.models.LightGCN`
 plus the trainer hooks of :class:`~autograph_rec.nn.base.RecommenderBackbone`.
 Build them by name with :func:`build_backbone`.
+
+Example (the loop the trainer runs)::
+
+    edge_index = bipartite_edge_index(train_users, train_items, num_users)
+    adj = normalized_adjacency(edge_index, num_users + num_items)  # once per graph
+    model = build_backbone("lightgcn", num_users, num_items, embedding_dim=64, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    for epoch in range(num_epochs):
+        model.train()
+        model.on_epoch_start(edge_index, gen)  # SGL redraws its views here
+        for users, pos, neg in batches:  # item ids 0-based, not offset
+            loss, parts = model.training_loss(adj, users, pos, neg, lambda_reg=1e-4)
+            optimizer.zero_grad(); loss.backward(); optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            user_emb, item_emb = model.user_item_embeddings(adj)
+
+Pass the *same* ``adj`` object every batch: per-adjacency work (LightGCN's
+edge-dropout mirror permutation) is cached by identity.
 """
 
 from __future__ import annotations
