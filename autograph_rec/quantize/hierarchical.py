@@ -3,7 +3,7 @@ r"""Hierarchical k-means (the paper's "HC" baseline)."""
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 import torch
@@ -38,10 +38,19 @@ class HierarchicalKMeans(Quantizer):
     :meth:`node_ids` (``[N, T]``, level-:obj:`l` ids in ``[0, num_nodes_[l])``)
     for callers who want the tree itself.
 
+    Consequence worth knowing: a level-``(l-1)`` cluster with :obj:`m`
+    members has at most :obj:`m` children, so at level :obj:`l` only ranks
+    below about ``N / K^l`` occur and the active-code ratio of deeper levels
+    is low when ``N`` is not much larger than ``K^2`` (e.g. N = 3000, K = 256:
+    level 1 uses ~20 % of the codes). Lower :obj:`branching` (children per
+    cluster) to trade depth resolution for a denser code space.
+
     Args:
         num_levels (int): Levels :obj:`T` (default 3).
-        codebook_size (int): Level-0 clusters and maximum children per
-            cluster :obj:`K` (default 256).
+        codebook_size (int): Level-0 clusters :obj:`K` (default 256); codes
+            of every level lie in ``[0, K)``.
+        branching (int, optional): Maximum children per cluster at levels
+            ``>= 1`` (default :obj:`K`; must not exceed it).
         n_iter (int): Lloyd iterations per k-means (default 25).
         tol (float): Relative k-means stopping tolerance (default 1e-4).
         seed (int): Seed (default 0).
@@ -59,17 +68,26 @@ class HierarchicalKMeans(Quantizer):
 
     name = "hc"
 
-    def __init__(self, num_levels: int = 3, codebook_size: int = 256, n_iter: int = 25,
-                 tol: float = 1e-4, seed: int = 0,
-                 device: Union[str, torch.device, None] = None):
+    def __init__(self, num_levels: int = 3, codebook_size: int = 256,
+                 branching: Optional[int] = None, n_iter: int = 25, tol: float = 1e-4,
+                 seed: int = 0, device: Union[str, torch.device, None] = None):
         super().__init__(num_levels, codebook_size, seed, device)
+        self.branching = branching
         self.n_iter = n_iter
         self.tol = tol
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        b = self.branching
+        if b is not None and (int(b) != b or not 1 <= b <= self.codebook_size):
+            raise ValueError(f"branching must be an integer in [1, codebook_size={self.codebook_size}], "
+                             f"got {b!r}")
 
     def _fit(self, x: Tensor) -> None:
         check_enough_vectors(x.shape[0], self.codebook_size)
         g = self._generator()
         K, dev = self.codebook_size, x.device
+        branching = int(self.branching) if self.branching is not None else K
         res = kmeans(x, K, n_iter=self.n_iter, tol=self.tol, generator=g)
         # Level 0: order clusters by size too, for a canonical layout.
         centroids, node, local = self._ranked(res.centroids, res.labels, x.shape[0])
@@ -89,7 +107,7 @@ class HierarchicalKMeans(Quantizer):
                     continue
                 members = order[start:start + cnt]
                 start += cnt
-                k = min(K, cnt)
+                k = min(branching, cnt)
                 sub = kmeans(x[members], k, n_iter=self.n_iter, tol=self.tol, generator=g)
                 c, lab, loc = self._ranked(sub.centroids, sub.labels, cnt)
                 cents.append(c)
