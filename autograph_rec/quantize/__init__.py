@@ -18,7 +18,6 @@ name       class                            what
 
 from __future__ import annotations
 
-import inspect
 from typing import Dict, Type
 
 from .base import NotFittedError, Quantizer, active_code_ratio, code_usage

@@ -3,7 +3,7 @@ r"""Hierarchical k-means (the paper's "HC" baseline)."""
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Optional, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 import torch
