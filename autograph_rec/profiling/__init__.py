@@ -1,1 +1,11 @@
-"""autograph_rec.profiling"""
+"""Profiling: versioned prompt templates and the Profiler (train-only user histories)."""
+
+from .history import train_histories
+from .profiler import Profiler, Profiles
+from .quality import EMPTY, OK, REFUSED, TRUNCATED, check_output
+from .templates import FACTORS, TEMPLATES, PromptTemplate, get_template, list_templates
+
+__all__ = [
+    "Profiler", "Profiles", "train_histories", "check_output", "OK", "EMPTY", "REFUSED",
+    "TRUNCATED", "FACTORS", "TEMPLATES", "PromptTemplate", "get_template", "list_templates",
+]

@@ -1,0 +1,168 @@
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autograph_rec.data import DataSplit, InteractionDataset, Interactions
+from autograph_rec.llm import CachedLLM, FakeLLM, GenerationSettings
+from autograph_rec.profiling import Profiler, check_output, get_template, train_histories
+from autograph_rec.profiling import templates as tmod
+from autograph_rec.llm.base import Generation
+
+
+def toy(num_users=3, per_user=40, with_users=True):
+    """Every user rates `per_user` items at increasing times; each part has its own titles."""
+    rng = np.random.default_rng(0)
+    rows = {"train": [], "valid": [], "test": []}
+    item = 0
+    titles = []
+    for u in range(num_users):
+        for t in range(per_user + 4):
+            part = "train" if t < per_user else ("valid" if t < per_user + 2 else "test")
+            rows[part].append((u, item, 1000 * u + t, float(rng.integers(1, 6))))
+            titles.append(f"{part.capitalize()}Film{item} ({1990 + item % 20})")
+            item += 1
+
+    def inter(r):
+        a = np.asarray(r, dtype=float)
+        return Interactions(a[:, 0], a[:, 1], a[:, 3], a[:, 2])
+
+    parts = {k: inter(v) for k, v in rows.items()}
+    items = pd.DataFrame({"title": titles, "year": [float(1990 + i % 20) for i in range(item)],
+                          "genres": ["Drama|Comedy"] * item})
+    users = (pd.DataFrame({"age": [24, 53, 30][:num_users], "gender": ["M", "F", "M"][:num_users],
+                           "occupation": ["writer", "doctor", "artist"][:num_users],
+                           "zip": ["1", "2", "3"][:num_users]})
+             if with_users else pd.DataFrame())
+    # Shuffle the stored rows: order must come from timestamps, not file order.
+    full = Interactions.concat(list(parts.values()))
+    perm = rng.permutation(len(full))
+    ds = InteractionDataset("toy", full.subset(perm), np.arange(num_users), np.arange(item),
+                            users, items, "movies")
+    train = parts["train"].subset(rng.permutation(len(parts["train"])))
+    return ds, DataSplit(train, parts["valid"], parts["test"], num_users, item)
+
+
+def test_train_histories_last_30_oldest_first():
+    ds, split = toy()
+    items, ratings = train_histories(split.train, ds.num_users, 30)
+    assert [len(x) for x in items] == [30, 30, 30]
+    assert items[1].tolist() == list(range(44 + 10, 44 + 40))  # the 30 most recent, in time order
+    assert ratings[0] is not None and len(ratings[0]) == 30
+    assert len(train_histories(split.train, ds.num_users, None)[0][2]) == 40
+
+
+def test_user_prompts_use_only_training_items():
+    ds, split = toy()
+    msgs = Profiler(FakeLLM()).user_messages(ds, split)
+    assert len(msgs) == 3
+    for u, m in enumerate(msgs):
+        text = " ".join(x["content"] for x in m)
+        assert "ValidFilm" not in text and "TestFilm" not in text
+        shown = [int(x) for x in re.findall(r"TrainFilm(\d+)", text)]
+        assert shown == list(range(44 * u + 10, 44 * u + 40))
+        assert re.search(r"^30\. ", m[1]["content"], re.M) and not re.search(r"^31\. ", m[1]["content"], re.M)
+    assert "rated" not in msgs[0][1]["content"]
+    rated = Profiler(FakeLLM(), with_ratings=True).user_messages(ds, split, ids=[0])
+    assert "/5)" in rated[0][1]["content"]
+
+
+def test_demographics_and_factors():
+    ds, split = toy()
+    m = Profiler(FakeLLM()).user_messages(ds, split, ids=[1])[0]
+    assert "53-year-old female" in m[1]["content"] and "doctor" in m[1]["content"]
+    assert "zip" not in m[1]["content"]
+    for factor in ("soundtrack", "director/actors", "period/country"):
+        assert factor in m[1]["content"]
+    ds2, split2 = toy(with_users=False)
+    m2 = Profiler(FakeLLM()).user_messages(ds2, split2, ids=[0])[0]
+    assert "The user is" not in m2[1]["content"]
+
+
+def test_item_prompts_use_own_fields():
+    ds, _ = toy(num_users=1)
+    m = Profiler(FakeLLM()).item_messages(ds, ids=[5])[0]
+    assert "TrainFilm5 (1995)" in m[1]["content"] and "Drama, Comedy" in m[1]["content"]
+    assert m[1]["content"].count("1995") == 1  # year not repeated after the title
+    books = get_template("item", "books").item_messages({"title": "Dune", "author": "Herbert"})
+    assert "writing style" in books[1]["content"] and "author: Herbert" in books[1]["content"]
+    with pytest.raises(ValueError):
+        get_template("user", "music")
+
+
+def test_profiles_cached_and_template_version_in_key(tmp_path, monkeypatch):
+    ds, split = toy(num_users=2)
+    fake = FakeLLM()
+    llm = CachedLLM(fake, str(tmp_path / "c.sqlite"))
+    prof = Profiler(llm, GenerationSettings(max_new_tokens=64))
+    first = prof.profile_users(ds, split)
+    assert first.stats["calls"] == 2 and first.stats["cached"] == 0
+    assert (first.frame["status"] == "ok").all() and first.frame["id"].tolist() == [0, 1]
+    again = prof.profile_users(ds, split)
+    assert again.stats["calls"] == 0 and again.stats["cached"] == 2
+    assert again.texts == first.texts and len(fake.calls) == 2
+    bumped = dict(tmod.TEMPLATES)
+    old = bumped[("user", "movies")]
+    bumped[("user", "movies")] = tmod.PromptTemplate(old.id, "2", old.kind, old.domain,
+                                                     old.system, old.instruction)
+    monkeypatch.setattr(tmod, "TEMPLATES", bumped)
+    third = prof.profile_users(ds, split)
+    assert third.stats["calls"] == 2 and len(fake.calls) == 4
+    assert third.stats["template"] == "user_preference/movies@2"
+
+
+def test_bad_outputs_are_retried_and_recorded(tmp_path):
+    ds, _ = toy(num_users=1)
+    seen = {}
+
+    def flaky(messages):
+        key = messages[-1]["content"]
+        seen[key] = seen.get(key, 0) + 1
+        return "I'm sorry, I cannot describe this." if seen[key] == 1 else "genre: drama " * 5
+
+    prof = Profiler(FakeLLM(responder=flaky), max_retries=2)
+    out = prof.profile_items(ds, ids=[0, 1])
+    assert out.frame["status"].tolist() == ["ok", "ok"]
+    assert out.frame["attempts"].tolist() == [2, 2]
+    assert out.frame["failures"].tolist() == ["refused", "refused"]
+
+    dead = Profiler(FakeLLM(responder=lambda m: ""), max_retries=2).profile_items(ds, ids=[3])
+    row = dead.frame.iloc[0]
+    assert row["status"] == "empty" and row["attempts"] == 3 and row["failures"] == "empty;empty"
+    assert row["text"] == "" and dead.stats["failed"] == 1
+
+
+def test_truncated_retry_gets_bigger_budget():
+    ds, _ = toy(num_users=1)
+    budgets = []
+
+    class Spy(FakeLLM):
+        def generate(self, batch, settings=None, *, on_result=None):
+            budgets.append((settings.max_new_tokens, settings.temperature, settings.seed))
+            return super().generate(batch, settings, on_result=on_result)
+
+    out = Profiler(Spy(num_words=50), GenerationSettings(max_new_tokens=20),
+                   max_retries=2).profile_items(ds, ids=[0])
+    assert budgets == [(20, 0.0, 0), (30, 0.7, 1000), (45, 0.7, 2000)]
+    # FakeLLM answers with 33 words: the third budget (45) fits.
+    row = out.frame.iloc[0]
+    assert row["status"] == "ok" and row["failures"] == "truncated;truncated"
+
+
+def test_check_output():
+    assert check_output(Generation("")) == "empty"
+    assert check_output(Generation("As an AI language model, I cannot say much here.")) == "refused"
+    assert check_output(Generation("genre: drama, thriller and more", finish_reason="length")) == "truncated"
+    assert check_output(Generation("genre: drama. The user cannot stand horror films.")) == "ok"
+
+
+def test_save_jsonl(tmp_path):
+    ds, split = toy(num_users=1)
+    out = Profiler(FakeLLM()).profile_users(ds, split)
+    path = tmp_path / "p" / "users.jsonl"
+    out.save_jsonl(str(path))
+    import json
+
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    assert rows[0]["id"] == 0 and rows[0]["messages"][0]["role"] == "system"
