@@ -93,6 +93,8 @@ class OpenAILLM(LLMClient):
         max_backoff (float, optional): Cap on one backoff. (default: :obj:`30.0`)
         extra_body (dict, optional): Extra JSON fields for every request
             (server-specific options).
+        transport (httpx.BaseTransport, optional): Custom transport (tests use
+            :class:`httpx.MockTransport`).
     """
 
     backend = "openai"
@@ -108,6 +110,7 @@ class OpenAILLM(LLMClient):
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         extra_body: Optional[Dict[str, Any]] = None,
+        transport=None,
     ):
         httpx = _import_httpx()
         base_url = base_url.rstrip("/")
@@ -131,6 +134,7 @@ class OpenAILLM(LLMClient):
             timeout=httpx.Timeout(self.timeout),
             limits=httpx.Limits(max_connections=self.max_concurrency,
                                 max_keepalive_connections=self.max_concurrency),
+            transport=transport,
         )
         self._httpx = httpx
 
