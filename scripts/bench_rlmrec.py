@@ -46,7 +46,7 @@ def config_for(dataset: str, model: str, seed: int, output: Path, epochs: int, d
         f"model.name={model}", "model.embedding_dim=32", "model.num_layers=3",
         "train.lr=0.001", "train.batch_size=4096", "train.eval_every=3", "train.patience=5",
         "train.warmup_epochs=0", "train.metric=recall@20", f"train.seed={seed}", f"train.epochs={epochs}",
-        "train.save_checkpoint=false", "eval.ks=[5,10,20]", "eval.metrics=[recall,ndcg]", f"output={output}",
+        "train.save_checkpoint=false", "train.num_threads=1", "eval.ks=[5,10,20]", "eval.metrics=[recall,ndcg]", f"output={output}",
     ]
     if data_dir:
         sets.append(f"data.data_dir={data_dir}")
