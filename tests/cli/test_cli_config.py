@@ -53,3 +53,7 @@ def test_cli_trains_and_prints_table(real_data_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "recall@20" in out and "best epoch" in out
     assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_exponent_without_dot_is_a_float():
+    assert RunConfig().with_overrides(["train.reg_weight=1e-7"]).train.reg_weight == 1e-7
