@@ -21,6 +21,7 @@ __all__ = [
     "LLM_NAMES",
     "build_llm",
     "TransformersLLM",
+    "LlamaCppLLM",
     "OpenAILLM",
     "LLMRequestError",
 ]
@@ -32,6 +33,10 @@ def __getattr__(name):
         from .transformers_backend import TransformersLLM
 
         return TransformersLLM
+    if name == "LlamaCppLLM":
+        from .llamacpp_backend import LlamaCppLLM
+
+        return LlamaCppLLM
     if name in ("OpenAILLM", "LLMRequestError"):
         from . import openai_backend
 

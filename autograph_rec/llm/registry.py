@@ -7,7 +7,7 @@ from typing import Any, Optional
 from .base import LLMClient
 
 #: Names accepted by :func:`build_llm`.
-LLM_NAMES = ("smollm2", "transformers", "openai", "fake")
+LLM_NAMES = ("smollm2", "transformers", "llamacpp", "openai", "fake")
 
 
 def build_llm(name: str, cache: Optional[str] = None, **kwargs: Any) -> LLMClient:
@@ -16,7 +16,8 @@ def build_llm(name: str, cache: Optional[str] = None, **kwargs: Any) -> LLMClien
     Args:
         name (str): :obj:`"smollm2"` (the bundled SmolLM2-135M-Instruct GGUF on
             the transformers backend), :obj:`"transformers"` (any local model:
-            pass :obj:`model=`), :obj:`"openai"` (an OpenAI-compatible server:
+            pass :obj:`model=`), :obj:`"llamacpp"` (a GGUF file in-process
+            with llama-cpp-python; default the bundled SmolLM2), :obj:`"openai"` (an OpenAI-compatible server:
             pass :obj:`base_url=` and :obj:`model=`) or :obj:`"fake"`
             (deterministic, for tests).
         cache (str, optional): Path of a SQLite response cache; when given the
@@ -34,6 +35,10 @@ def build_llm(name: str, cache: Optional[str] = None, **kwargs: Any) -> LLMClien
         from .transformers_backend import TransformersLLM
 
         llm = TransformersLLM(**kwargs)
+    elif key in ("llamacpp", "llama_cpp", "smollm2_llamacpp"):
+        from .llamacpp_backend import LlamaCppLLM
+
+        llm = LlamaCppLLM(**kwargs)
     elif key in ("openai", "http", "vllm"):
         from .openai_backend import OpenAILLM
 
