@@ -1,4 +1,11 @@
-"""Command line: ``autograph-rec <command>``. Thin: parses, builds a config, calls the pipeline."""
+"""Command line: ``autograph-rec <command>``. Thin: parses, builds a config, calls the pipeline.
+
+Commands:
+    train    train and evaluate a backbone on the user-item graph (no LLM)
+    run      the whole AutoGraph method: profile → encode → quantize → graph → train → report
+    profile  only the LLM profiling stage (cached, resumable)
+    encode   profiling (cached) + the semantic vectors
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,33 @@ from .config import ConfigError, RunConfig
 
 MODELS = ("mf", "lightgcn", "ngcf", "sgl", "simgcl")
 DATASETS = ("ml-100k", "ml-1m", "ml-1m-subset", "rlmrec-amazon", "rlmrec-yelp", "csv")
+LLMS = ("none", "smollm2", "openai", "transformers", "fake")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=DATASETS, help="dataset name (default: ml-100k)")
+    p.add_argument("--config", help="YAML file with any RunConfig fields")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.lr=0.01 (repeatable)")
+    p.add_argument("--data-dir", help="folder holding the dataset folders (else $AUTOGRAPH_REC_DATA)")
+    p.add_argument("--data-path", help="interactions file for --dataset csv")
+    p.add_argument("--seed", type=int, help="seed for split, init, sampling and quantizers")
+    p.add_argument("--output", required=True, help="run directory (artifacts, config.yaml, metrics.json)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _training(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=MODELS, help="backbone (default: lightgcn)")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--epochs", type=int, help="maximum epochs")
+
+
+def _llm(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm", choices=LLMS, help="profiling LLM; 'none' = template-only text, no generation")
+    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (--llm openai)")
+    p.add_argument("--llm-model", help="model name on the server (--llm openai) or local path (--llm transformers)")
+    p.add_argument("--limit", type=int, help="profile only the first N users and N items")
+    p.add_argument("--encoder", choices=("minilm", "llm"), help="text encoder (default: minilm)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,51 +52,51 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train and evaluate a backbone (full ranking, validation-selected)")
-    train.add_argument("--dataset", choices=DATASETS, help="dataset name (default: ml-100k)")
-    train.add_argument("--model", choices=MODELS, help="backbone (default: lightgcn)")
-    train.add_argument("--config", help="YAML file with any RunConfig fields")
-    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config value, e.g. --set train.lr=0.01 (repeatable)")
-    train.add_argument("--data-dir", help="folder holding the dataset folders (else $AUTOGRAPH_REC_DATA)")
-    train.add_argument("--data-path", help="interactions file for --dataset csv")
-    train.add_argument("--device", help="cpu, cuda, cuda:N or auto")
-    train.add_argument("--seed", type=int, help="seed for split, init and sampling")
-    train.add_argument("--epochs", type=int, help="maximum epochs")
-    train.add_argument("--output", required=True, help="run directory for config.yaml, metrics.json, model.pt")
-    train.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    _common(train)
+    _training(train)
+
+    run = sub.add_parser("run", help="AutoGraph end to end: profile, encode, quantize, graph, train, report")
+    _common(run)
+    _training(run)
+    _llm(run)
+    run.add_argument("--quantizer", choices=("rqvae", "rkmeans", "lsh", "hc"), help="latent-factor method (default: rqvae)")
+    run.add_argument("--levels", type=int, help="code levels used as factor edges (default: 2)")
+    run.add_argument("--aggregation", choices=("plain", "metapath_mean", "metapath_attention", "gat"),
+                     help="how the backbone uses the augmented graph (default: metapath_mean)")
+    run.add_argument("--vanilla", action="store_true", help="train the backbone without the augmented graph")
+
+    for name, text in (("profile", "LLM profiles of all users and items (cached, resumable)"),
+                       ("encode", "profiles (cached) and their semantic vectors")):
+        p = sub.add_parser(name, help=text)
+        _common(p)
+        _llm(p)
     return parser
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:
     """Defaults < ``--config`` file < dedicated flags < ``--set`` overrides."""
     config = RunConfig.from_yaml(args.config) if args.config else RunConfig()
-    flags = []
-    if args.dataset:
-        flags.append(f"data.name={args.dataset}")
-    if args.model:
-        flags.append(f"model.name={args.model}")
-    if args.data_dir:
-        flags.append(f"data.data_dir={args.data_dir}")
-    if args.data_path:
-        flags.append(f"data.path={args.data_path}")
-    if args.device:
-        flags.append(f"train.device={args.device}")
+    flag_map = {
+        "dataset": "data.name", "data_dir": "data.data_dir", "data_path": "data.path", "model": "model.name",
+        "device": "train.device", "epochs": "train.epochs", "llm": "llm.backend", "base_url": "llm.base_url",
+        "llm_model": "llm.model", "limit": "llm.limit", "encoder": "encode.encoder", "quantizer": "quantize.method",
+        "levels": "autograph.levels", "aggregation": "autograph.aggregation",
+    }
+    flags = [f"{key}={getattr(args, attr)}" for attr, key in flag_map.items() if getattr(args, attr, None) is not None]
     if args.seed is not None:
-        flags += [f"train.seed={args.seed}", f"data.seed={args.seed}"]
-    if args.epochs is not None:
-        flags.append(f"train.epochs={args.epochs}")
+        flags += [f"train.seed={args.seed}", f"data.seed={args.seed}", f"quantize.seed={args.seed}"]
+    if args.command == "run":
+        flags.append(f"autograph.enabled={'false' if args.vanilla else 'true'}")
     flags.append(f"output={args.output}")
     return config.with_overrides(flags + list(args.overrides))
 
 
 def format_table(result) -> str:
     """Validation and test metrics side by side."""
-    keys = list(result.test)
+    keys = [k for k in result.test if k != "num_users"]
     width = max(len(k) for k in keys)
     lines = [f"{'metric':<{width}}  {'valid':>8}  {'test':>8}", "-" * (width + 20)]
     for key in keys:
-        if key == "num_users":
-            continue
         lines.append(f"{key:<{width}}  {result.valid.get(key, float('nan')):>8.4f}  {result.test[key]:>8.4f}")
     lines.append(f"best epoch {result.best_epoch} of {result.epochs_run}; {result.seconds:.1f}s "
                  f"({result.seconds_per_epoch:.3f}s/epoch, {result.seconds_per_eval:.3f}s/eval)")
@@ -78,14 +112,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"autograph-rec: config error: {exc}", file=sys.stderr)
         return 2
     from .data import DataError, MissingDataError
-    from .pipeline import run_training
+    from .pipeline import AutoGraphPipeline, run_training
 
+    progress = not args.no_progress
     try:
         if args.command == "train":
-            result = run_training(config, progress=not args.no_progress)
-            print(f"{config.model.name} on {config.data.name} -> {config.output}")
-            print(format_table(result))
-    except (DataError, MissingDataError, ConfigError) as exc:
+            result = run_training(config, progress=progress)
+        else:
+            pipeline = AutoGraphPipeline(config, progress=progress)
+            if args.command == "profile":
+                texts = pipeline.profile()
+                print(f"profiles: {len(texts['users'])} users, {len(texts['items'])} items -> {pipeline.run_dir / 'profiles'}")
+                return 0
+            if args.command == "encode":
+                vectors = pipeline.encode()
+                print(f"vectors: users {vectors['users'].shape}, items {vectors['items'].shape} -> {pipeline.run_dir / 'vectors'}")
+                return 0
+            if config.llm.backend == "none" and config.autograph.enabled:
+                print("note: --llm none is the template-only variant (attribute and history text encoded directly, no LLM generation)")
+            result = pipeline.run()
+            print("stages: " + ", ".join(f"{k} ({v})" for k, v in pipeline.stage_log.items()))
+        variant = "" if args.command == "train" or not config.autograph.enabled else f" + AutoGraph ({config.autograph.aggregation}, llm={config.llm.backend})"
+        print(f"{config.model.name}{variant} on {config.data.name} -> {config.output}")
+        print(format_table(result))
+    except (DataError, MissingDataError, ConfigError, ValueError) as exc:
         print(f"autograph-rec: {exc}", file=sys.stderr)
         return 2
     return 0

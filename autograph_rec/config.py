@@ -23,6 +23,7 @@ class DataConfig:
         name: dataset (``ml-100k``, ``ml-1m``, ``ml-1m-subset``, ``rlmrec-amazon``, ``rlmrec-yelp``, ``csv``).
         data_dir: folder holding the dataset folders (else ``$AUTOGRAPH_REC_DATA``, then the cache).
         path: interactions file for ``csv``.
+        item_features_path: CSV of item side text for ``csv`` (its id column named like the item column).
         columns: column mapping for ``csv`` (roles ``user``, ``item``, ``rating``, ``timestamp``).
         sep: separator for ``csv``.
         domain: prompt domain for ``csv`` (``movies``, ``books``, ``generic``).
@@ -40,6 +41,7 @@ class DataConfig:
     name: str = "ml-100k"
     data_dir: str | None = None
     path: str | None = None
+    item_features_path: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     sep: str = ","
     domain: str = "generic"
@@ -107,6 +109,82 @@ class EvalConfig:
 
 
 @dataclass
+class LLMConfig:
+    """Which LLM profiles users and items (AutoGraph step 1).
+
+    Args:
+        backend: ``none`` (template-only: the prompt's data part is encoded directly, no
+            generation), ``smollm2`` (bundled offline model), ``openai`` (any OpenAI-compatible
+            server: vLLM, llama.cpp, Ollama), ``transformers`` (a local model folder/GGUF) or
+            ``fake`` (deterministic stand-in for tests; never for quality claims).
+        model: model name (``openai``) or path (``transformers``).
+        base_url: server URL for ``openai``, e.g. ``http://127.0.0.1:8000/v1``.
+        api_key_env: name of the environment variable holding the API key.
+        max_new_tokens: generation budget per profile.
+        temperature: 0 = greedy.
+        batch_size: prompts per generate call (local) / concurrent requests (HTTP).
+        limit: profile only the first N users and N items (quick looks; ``None``: all).
+        cache: SQLite response cache (default: ``$AUTOGRAPH_REC_CACHE/llm_responses.sqlite``,
+            shared by every run so no call is paid twice).
+    """
+
+    backend: str = "none"
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    batch_size: int = 16
+    limit: int | None = None
+    cache: str | None = None
+
+
+@dataclass
+class EncodeConfig:
+    """Text encoder for profiles: ``minilm`` (sentence-transformers, bundled) or ``llm``
+    (mean of the LLM's last hidden layer over prompt + response, as in the paper)."""
+
+    encoder: str = "minilm"
+    batch_size: int = 64
+
+
+@dataclass
+class QuantizeConfig:
+    """Latent factors (AutoGraph step 2): ``rqvae``, ``rkmeans``, ``lsh`` or ``hc``.
+
+    Codebook sizes of 0 pick ``min(256, max(8, N // 16))`` for N users/items (the paper uses
+    300 user / 256 item codes on ML-1M's ~6k users / ~3.5k items).
+    """
+
+    method: str = "rqvae"
+    num_levels: int = 3
+    user_codebook_size: int = 0
+    item_codebook_size: int = 0
+    epochs: int = 100
+    seed: int = 0
+
+
+@dataclass
+class AutoGraphConfig:
+    """The augmented graph and how the backbone uses it (AutoGraph steps 3-4).
+
+    Args:
+        enabled: train on the augmented graph (``False``: the vanilla backbone).
+        levels: code levels that become factor edges (paper: 1-2; 3 hurts).
+        aggregation: ``plain`` (propagate over the whole augmented graph), ``metapath_mean``,
+            ``metapath_attention`` or ``gat``.
+        paths: metapaths used: ``uqu`` (u→q→u), ``iqi`` (i→q→i), ``ui`` (u→i and i→u).
+        factor_weight: weight of factor edges relative to interaction edges.
+    """
+
+    enabled: bool = False
+    levels: int = 2
+    aggregation: str = "metapath_mean"
+    paths: list[str] = field(default_factory=lambda: ["uqu", "iqi", "ui"])
+    factor_weight: float = 1.0
+
+
+@dataclass
 class RunConfig:
     """Everything one run needs; serialised to ``config.yaml`` in the run directory."""
 
@@ -114,6 +192,10 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    encode: EncodeConfig = field(default_factory=EncodeConfig)
+    quantize: QuantizeConfig = field(default_factory=QuantizeConfig)
+    autograph: AutoGraphConfig = field(default_factory=AutoGraphConfig)
     output: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,6 +310,8 @@ def _coerce(tp, value, key: str):
         raise ConfigError(f"{key} must be true or false, got {value!r}")
     if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # e.g. a model name that YAML read as a number
     if tp in (str, float) and not isinstance(value, tp):
         raise ConfigError(f"{key} must be a {tp.__name__}, got {value!r}")
     return value

@@ -1,8 +1,10 @@
 """Runs the stages in order over a run directory.
 
-Data flows one way: data → (profiling → encode → quantize → graph) → nn/train → eval → report.
-Today the pipeline covers the collaborative-filtering path (data → backbone → trainer → metrics);
-the LLM stages plug in ahead of the trainer.
+Data flows one way: data → profiles (LLM) → vectors (encoder) → codes (quantizer) → graph →
+model training → metrics → report. Each stage writes its artifacts and a manifest into
+``<output>/<stage>/`` (see :mod:`autograph_rec.artifacts`) and is skipped when its key — its own
+settings plus the keys of its inputs — is unchanged, so a second run, or an Optuna trial that
+changes only training settings, never repeats an LLM call or a quantizer fit.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ import json
 import logging
 import platform
 import time
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from . import __version__
+from .artifacts import StageDir, stable_hash
 from .config import DataConfig, RunConfig
 from .data import DataSplit, InteractionDataset, implicit_feedback, kcore_filter, load_dataset, split_dataset
 from .nn import build_backbone
@@ -36,6 +42,7 @@ def prepare_data(cfg: DataConfig) -> tuple[InteractionDataset, DataSplit]:
         sep=cfg.sep,
         domain=cfg.domain,
         duplicates=cfg.duplicates,
+        item_features_path=cfg.item_features_path,
     )
     method = cfg.split
     if method == "auto":
@@ -74,20 +81,207 @@ def environment() -> dict[str, str]:
     }
 
 
-def run_training(config: RunConfig, progress: bool = True) -> TrainResult:
-    """Train and evaluate one backbone; writes ``config.yaml``, ``metrics.json`` and more to ``config.output``."""
+def _train_and_save(config: RunConfig, split: DataSplit, model: torch.nn.Module, meta: dict, progress: bool) -> TrainResult:
     run_dir = Path(config.output) if config.output else None
-    if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        config.to_yaml(run_dir / "config.yaml")
-    t0 = time.perf_counter()
-    dataset, split = prepare_data(config.data)
-    logger.info("data %s ready in %.1fs: %s", dataset.name, time.perf_counter() - t0, split.summary())
-    model = build_model(config, split)
-    meta = {"model": config.model.name, "kwargs": model_kwargs(config)}
     result = Trainer(model, split, config.train, config.eval, run_dir=run_dir, progress=progress, model_meta=meta).fit()
     if run_dir is not None:
         metrics = json.loads((run_dir / "metrics.json").read_text())
         metrics.update({"dataset": split.summary(), "environment": environment()})
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return result
+
+
+def run_training(config: RunConfig, progress: bool = True) -> TrainResult:
+    """Train and evaluate one (vanilla) backbone; writes ``config.yaml``, ``metrics.json`` and more to ``config.output``."""
+    if config.output:
+        Path(config.output).mkdir(parents=True, exist_ok=True)
+        config.to_yaml(Path(config.output) / "config.yaml")
+    t0 = time.perf_counter()
+    dataset, split = prepare_data(config.data)
+    logger.info("data %s ready in %.1fs: %s", dataset.name, time.perf_counter() - t0, split.summary())
+    model = build_model(config, split)
+    meta = {"model": config.model.name, "kwargs": model_kwargs(config)}
+    return _train_and_save(config, split, model, meta, progress)
+
+
+def _auto_codebook(size: int, n: int) -> int:
+    return size if size > 0 else int(min(256, max(8, n // 16)))
+
+
+class AutoGraphPipeline:
+    r"""AutoGraph end to end: profile → encode → quantize → graph → train → evaluate → report.
+
+    From Shan et al., "LLM-based Automated Graph Construction for Recommendation" (KDD 2025).
+    Every stage is a method that returns its artifact and caches it in the run directory;
+    :meth:`run` calls them in order.
+
+    Args:
+        config (RunConfig): the run's settings; ``config.output`` is the run directory.
+        progress (bool): show progress bars.
+    """
+
+    def __init__(self, config: RunConfig, progress: bool = True):
+        if not config.output:
+            raise ValueError("AutoGraphPipeline needs config.output (the run directory)")
+        self.config = config
+        self.progress = progress
+        self.run_dir = Path(config.output)
+        self.stage_log: dict[str, str] = {}
+        self._data: tuple[InteractionDataset, DataSplit] | None = None
+
+    # ---------------------------------------------------------------- data
+    @property
+    def data(self) -> tuple[InteractionDataset, DataSplit]:
+        if self._data is None:
+            self._data = prepare_data(self.config.data)
+        return self._data
+
+    def _data_key(self) -> str:
+        return stable_hash(asdict(self.config.data) | {"data_dir": None})
+
+    def _stage(self, name: str, settings: dict[str, Any]) -> StageDir:
+        return StageDir(self.run_dir, name, stable_hash(settings))
+
+    def _skip(self, stage: StageDir) -> bool:
+        fresh = stage.is_fresh()
+        self.stage_log[stage.name] = "cached" if fresh else "ran"
+        if fresh:
+            logger.info("stage %s: inputs unchanged, reusing %s", stage.name, stage.path)
+        return fresh
+
+    # ------------------------------------------------------------ profiles
+    def profile_settings(self) -> dict[str, Any]:
+        from .profiling.templates import get_template
+
+        dataset, _ = self.data
+        llm = asdict(self.config.llm) | {"cache": None, "batch_size": None}
+        templates = [f"{t.id}@{t.version}" for t in (get_template("user", dataset.domain), get_template("item", dataset.domain))]
+        return {"data": self._data_key(), "llm": llm, "templates": templates}
+
+    def profile(self) -> dict[str, list[str]]:
+        """User and item texts (LLM profiles, or the template-only text with ``llm.backend=none``)."""
+        stage = self._stage("profiles", self.profile_settings())
+        if not self._skip(stage):
+            from .profiling.stage import run_profiling
+
+            stage.begin()
+            dataset, split = self.data
+            texts, stats = run_profiling(dataset, split, self.config.llm, stage.path, progress=self.progress)
+            stage.finish(["users.jsonl", "items.jsonl"], self.profile_settings(), stats)
+        return {kind: _read_texts(stage.file(f"{kind}.jsonl")) for kind in ("users", "items")}
+
+    # ------------------------------------------------------------- vectors
+    def vector_settings(self) -> dict[str, Any]:
+        return {"profiles": stable_hash(self.profile_settings()), "encode": asdict(self.config.encode) | {"batch_size": None}}
+
+    def encode(self) -> dict[str, np.ndarray]:
+        """Semantic vectors ``[num_users, D]`` and ``[num_items, D]``, float32, aligned to internal ids."""
+        settings = self.vector_settings()
+        stage = self._stage("vectors", settings)
+        if not self._skip(stage):
+            from .encode import build_encoder
+
+            texts = self.profile()
+            stage.begin()
+            encoder = build_encoder(self.config.encode.encoder, batch_size=self.config.encode.batch_size,
+                                    cache=str(_cache_root() / "embeddings.sqlite"), show_progress=self.progress)
+            for kind in ("users", "items"):
+                np.save(stage.file(f"{kind}.npy"), encoder.encode(texts[kind]).astype(np.float32))
+            stage.finish(["users.npy", "items.npy"], settings, {"encoder": self.config.encode.encoder, "dim": encoder.dim})
+        return {kind: np.load(stage.file(f"{kind}.npy")) for kind in ("users", "items")}
+
+    # --------------------------------------------------------------- codes
+    def codebook_sizes(self) -> tuple[int, int]:
+        _, split = self.data
+        q = self.config.quantize
+        return _auto_codebook(q.user_codebook_size, split.num_users), _auto_codebook(q.item_codebook_size, split.num_items)
+
+    def quantize_settings(self) -> dict[str, Any]:
+        return {"vectors": stable_hash(self.vector_settings()), "quantize": asdict(self.config.quantize), "sizes": self.codebook_sizes()}
+
+    def quantize(self) -> dict[str, Any]:
+        """Codes ``[N, levels]`` per side, from separate user and item quantizers."""
+        settings = self.quantize_settings()
+        stage = self._stage("codes", settings)
+        if not self._skip(stage):
+            from .quantize import active_code_ratio, build_quantizer
+
+            vectors = self.encode()
+            stage.begin()
+            q = self.config.quantize
+            stats = {}
+            for kind, size in zip(("users", "items"), self.codebook_sizes()):
+                kwargs = {"num_levels": q.num_levels, "codebook_size": size, "seed": q.seed}
+                if q.method == "rqvae":
+                    kwargs["epochs"] = q.epochs
+                quantizer = build_quantizer(q.method, **kwargs)
+                codes = quantizer.fit_transform(vectors[kind])
+                np.save(stage.file(f"{kind}.npy"), np.asarray(codes, dtype=np.int64))
+                quantizer.save(stage.file(f"{kind}_quantizer"))
+                stats[kind] = {"codebook_size": size, "active_ratio": active_code_ratio(codes, size)}
+                logger.info("%s codes: active ratio per level %s", kind, stats[kind]["active_ratio"])
+            stage.finish(["users.npy", "items.npy"], settings, stats)
+        return {
+            "users": np.load(stage.file("users.npy")),
+            "items": np.load(stage.file("items.npy")),
+            "sizes": self.codebook_sizes(),
+            "stats": (stage.manifest() or {}).get("stats", {}),
+        }
+
+    # --------------------------------------------------------------- graph
+    def build_graph(self):
+        """The augmented graph of the training split (no validation/test edge)."""
+        from .graph import AugmentedGraphBuilder
+
+        codes = self.quantize()
+        _, split = self.data
+        ag = self.config.autograph
+        builder = AugmentedGraphBuilder(num_levels=ag.levels, factor_weight=ag.factor_weight)
+        return builder.build(split.train.user, split.train.item, split.num_users, split.num_items,
+                             codes["users"], codes["items"], *codes["sizes"])
+
+    # --------------------------------------------------------------- train
+    def train(self) -> TrainResult:
+        """Train the backbone (wrapped by AutoGraph when ``autograph.enabled``) and evaluate it."""
+        _, split = self.data
+        backbone = build_model(self.config, split)
+        meta = {"model": self.config.model.name, "kwargs": model_kwargs(self.config)}
+        model: torch.nn.Module = backbone
+        if self.config.autograph.enabled:
+            from .nn.autograph import AutoGraph
+
+            ag = self.config.autograph
+            graph = self.build_graph()
+            graph.save(self.run_dir / "graph.pt")  # the checkpoint needs it to rebuild the wrapper
+            model = AutoGraph(backbone, graph, aggregation=ag.aggregation, paths=tuple(ag.paths),
+                              seed=self.config.train.seed)
+            meta["autograph"] = asdict(ag) | {"graph_file": "graph.pt"}
+        return _train_and_save(self.config, split, model, meta, self.progress)
+
+    # ----------------------------------------------------------------- run
+    def run(self) -> TrainResult:
+        """All stages, then the report; returns the training result."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.config.to_yaml(self.run_dir / "config.yaml")
+        if self.config.autograph.enabled and self.config.llm.backend == "none":
+            logger.warning("llm.backend=none: template-only variant — the prompts' data (attributes, training "
+                           "histories) is encoded directly, no LLM generation")
+        result = self.train()
+        try:
+            from .report import write_report
+
+            write_report(self.run_dir, result, self.stage_log)
+        except ImportError as exc:  # matplotlib missing: metrics are still on disk
+            logger.warning("report skipped (%s); pip install 'autograph-rec[report]'", exc)
+        return result
+
+
+def _cache_root() -> Path:
+    from .data.sources import cache_dir
+
+    return cache_dir().parent
+
+
+def _read_texts(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line in fh if line.strip()]

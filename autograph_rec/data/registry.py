@@ -21,6 +21,7 @@ def load_dataset(
     sep: str = ",",
     domain: str = "generic",
     duplicates: str = "last",
+    item_features_path: str | Path | None = None,
 ) -> InteractionDataset:
     r"""Load a dataset by name.
 
@@ -34,6 +35,7 @@ def load_dataset(
         sep (str): separator for ``"csv"``.
         domain (str): prompt domain for ``"csv"``.
         duplicates (str): repeated (user, item) policy: ``"last"``, ``"first"`` or ``"error"``.
+        item_features_path (str or Path, optional): item side text for ``"csv"``.
     """
     if name == "ml-100k":
         return load_movielens_100k(data_dir, download, duplicates)
@@ -44,5 +46,5 @@ def load_dataset(
     if name == "csv":
         if path is None:
             raise ValueError("dataset 'csv' needs a path to the interactions file (--set data.path=FILE)")
-        return load_csv(path, columns, sep, domain=domain, duplicates=duplicates)
+        return load_csv(path, columns, sep, item_features_path=item_features_path, domain=domain, duplicates=duplicates)
     raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")

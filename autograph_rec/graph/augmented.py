@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -104,6 +105,17 @@ class AugmentedGraph:
             self.num_users, self.num_items, self.num_user_factors, self.num_item_factors,
             self.edge_index.to(device), self.edge_type.to(device), self.edge_weight.to(device),
         )
+
+    def save(self, path: str | Path) -> None:
+        """Write the graph as tensors only (loadable with ``torch.load(weights_only=True)``)."""
+        counts = torch.tensor([self.num_users, self.num_items, self.num_user_factors, self.num_item_factors])
+        torch.save({"counts": counts, "edge_index": self.edge_index.cpu(), "edge_type": self.edge_type.cpu(),
+                    "edge_weight": self.edge_weight.cpu()}, path)
+
+    @classmethod
+    def load(cls, path: str | Path, device="cpu") -> "AugmentedGraph":
+        state = torch.load(path, map_location=device, weights_only=True)
+        return cls(*[int(c) for c in state["counts"]], state["edge_index"], state["edge_type"], state["edge_weight"])
 
     def to_hetero_data(self):
         """The same graph as a :class:`torch_geometric.data.HeteroData`."""

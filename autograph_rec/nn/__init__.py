@@ -97,3 +97,12 @@ def build_backbone(name: str, num_users: int, num_items: int, **kwargs) -> Recom
     if unknown:
         raise ValueError(f"{cls.__name__} got unknown argument(s) {unknown}; it accepts {accepted}")
     return cls(num_users, num_items, **kwargs)
+
+# AutoGraph: the wrapper and its metapath aggregators (imported last: they build on the backbones)
+from autograph_rec.nn.autograph import AGGREGATIONS, AutoGraph  # noqa: E402
+from autograph_rec.nn.gat_metapath import GATMetapathAggregator, cap_in_degree  # noqa: E402
+from autograph_rec.nn.metapath import METAPATHS, MetapathPropagation, SemanticAttention  # noqa: E402
+from autograph_rec.nn.module_backbone import ModuleBackbone  # noqa: E402
+
+__all__ += ["AGGREGATIONS", "AutoGraph", "GATMetapathAggregator", "cap_in_degree", "METAPATHS",
+            "MetapathPropagation", "SemanticAttention", "ModuleBackbone"]

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 
 from .. import __version__
+from ..graph import AugmentedGraph
+from ..nn import AutoGraph, build_backbone
 
 
 def save_checkpoint(model: torch.nn.Module, path: str | Path, meta: dict[str, Any]) -> Path:
@@ -30,11 +32,17 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
 
     Loading uses ``torch.load(weights_only=True)``: a checkpoint cannot run code.
     """
-    from ..nn import build_backbone  # the registry lives with the models
-
     path = Path(path).with_suffix("")
     meta = json.loads(path.with_suffix(".json").read_text())
     model = build_backbone(meta["model"], meta["num_users"], meta["num_items"], **meta.get("kwargs", {}))
+    if "autograph" in meta:
+        # an AutoGraph run: rebuild the wrapper around the backbone on the saved training graph
+        graph_file = path.parent / meta["autograph"]["graph_file"]
+        if not graph_file.is_file():
+            raise FileNotFoundError(f"AutoGraph checkpoint {path} needs its graph file {graph_file}")
+        options = {k: v for k, v in meta["autograph"].items() if k in ("aggregation", "paths")}
+        model = AutoGraph(model, AugmentedGraph.load(graph_file), seed=meta["kwargs"].get("seed"),
+                          **{**options, "paths": tuple(options.get("paths", ("uqu", "iqi", "ui")))})
     state = torch.load(path.with_suffix(".pt"), map_location=device, weights_only=True)
     model.load_state_dict(state)
     return model.to(device), meta

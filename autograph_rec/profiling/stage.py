@@ -1,0 +1,79 @@
+"""The profiling stage of the pipeline: texts for every user and item, written as JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..llm.base import GenerationSettings
+from .profiler import Profiler
+
+logger = logging.getLogger(__name__)
+
+
+def data_part(messages: list[dict[str, str]]) -> str:
+    """The data a prompt carries (demographics, training history / item fields) without the
+    instruction: what the template-only variant (``llm.backend=none``) encodes directly."""
+    content = messages[-1]["content"]
+    return content.rsplit("\n\n", 1)[0].strip()
+
+
+def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    r"""Profile all users (from **training** interactions only) and all items.
+
+    With ``llm_cfg.backend == "none"`` no model is called: each text is the data part of the
+    prompt (:func:`data_part`). With ``llm_cfg.limit`` only the first N users and N items are
+    generated and the rest fall back to the template-only text (a quick look, announced in
+    the log and the stats).
+
+    Returns:
+        ``({"users": [...], "items": [...]}, stats)``; also writes ``users.jsonl`` and
+        ``items.jsonl`` (one object per id with ``id``, ``text``, ``status``, ...) to ``out_dir``.
+    """
+    from ..llm.registry import build_llm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    llm = None
+    if llm_cfg.backend != "none":
+        from ..data.sources import cache_dir
+
+        cache = llm_cfg.cache or str(cache_dir().parent / "llm_responses.sqlite")
+        kwargs: dict[str, Any] = {}
+        if llm_cfg.backend in ("smollm2", "transformers"):
+            kwargs["batch_size"] = llm_cfg.batch_size
+            if llm_cfg.model:
+                kwargs["model"] = llm_cfg.model
+        elif llm_cfg.backend == "openai":
+            if not llm_cfg.base_url or not llm_cfg.model:
+                raise ValueError("llm.backend=openai needs llm.base_url and llm.model (e.g. --base-url http://host:8000/v1 --model NAME)")
+            kwargs.update(base_url=llm_cfg.base_url, model=llm_cfg.model, api_key_env=llm_cfg.api_key_env,
+                          max_concurrency=llm_cfg.batch_size)
+        llm = build_llm(llm_cfg.backend, cache=cache, **kwargs)
+    settings = GenerationSettings(temperature=llm_cfg.temperature, max_new_tokens=llm_cfg.max_new_tokens)
+    profiler = Profiler(llm, settings=settings, chunk_size=max(llm_cfg.batch_size, 1) * 4, show_progress=progress) if llm else None
+    builder = profiler or Profiler(None)  # prompt building needs no model
+    texts: dict[str, list[str]] = {}
+    stats: dict[str, Any] = {"backend": llm_cfg.backend}
+    for kind, n in (("users", dataset.num_users), ("items", dataset.num_items)):
+        messages = builder.user_messages(dataset, split) if kind == "users" else builder.item_messages(dataset)
+        rows = [{"id": i, "text": data_part(m), "status": "template_only"} for i, m in enumerate(messages)]
+        if profiler is not None:
+            ids = list(range(n if llm_cfg.limit is None else min(n, llm_cfg.limit)))
+            if len(ids) < n:
+                logger.warning("llm.limit=%d: profiling %d of %d %s; the rest use template-only text", llm_cfg.limit, len(ids), n, kind)
+            profiles = profiler.profile_users(dataset, split, ids) if kind == "users" else profiler.profile_items(dataset, ids)
+            for rec in profiles.frame.to_dict("records"):
+                i = int(rec["id"])
+                rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
+                if rec.get("text"):
+                    rows[i] = {**rec, "id": i}
+                else:  # recorded, never silently replaced: the row says what failed
+                    rows[i] = {**rec, "id": i, "text": rows[i]["text"], "status": f"{rec['status']}->template_only"}
+            stats[kind] = profiles.stats
+        with open(out_dir / f"{kind}.jsonl", "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        texts[kind] = [r["text"] for r in rows]
+    return texts, stats

@@ -1,0 +1,81 @@
+"""The AutoGraph pipeline end to end on real MovieLens-100K, and its stage caching."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autograph_rec.cli import main
+from autograph_rec.config import RunConfig
+from autograph_rec.pipeline import AutoGraphPipeline
+
+
+@pytest.fixture(scope="module")
+def small_ml100k(real_data_dir, tmp_path_factory):
+    """A small real subset: the ratings of MovieLens-100K users 1-80 on movies 1-400, as CSV."""
+    from autograph_rec.data import load_dataset
+
+    ds = load_dataset("ml-100k", real_data_dir)
+    folder = tmp_path_factory.mktemp("small")
+    inter = ds.interactions
+    keep = (ds.user_ids[inter.user] <= 80) & (ds.item_ids[inter.item] <= 400)
+    rows = ["user_id,item_id,rating,timestamp"] + [
+        f"{ds.user_ids[u]},{ds.item_ids[i]},{int(r)},{t}"
+        for u, i, r, t in zip(inter.user[keep], inter.item[keep], inter.rating[keep], inter.timestamp[keep])
+    ]
+    (folder / "inter.csv").write_text("\n".join(rows) + "\n")
+    items = ds.item_features.assign(item_id=ds.item_ids)[["item_id", "title", "genres", "year"]]
+    items[items.item_id <= 400].to_csv(folder / "items.csv", index=False)
+    return folder
+
+
+def _config(folder, out, *extra):
+    return RunConfig().with_overrides([
+        "data.name=csv", f"data.path={folder / 'inter.csv'}", f"data.item_features_path={folder / 'items.csv'}",
+        "data.domain=movies", "llm.backend=none", "quantize.user_codebook_size=8", "quantize.item_codebook_size=16",
+        "quantize.method=rkmeans", "quantize.num_levels=2", "autograph.enabled=true",
+        "train.epochs=2", "train.eval_every=1", "train.warmup_epochs=0", "train.device=cpu",
+        f"output={out}", *extra,
+    ])
+
+
+@pytest.mark.slow
+def test_run_end_to_end_then_cached(small_ml100k, tmp_path):
+    out = tmp_path / "run"
+    first = AutoGraphPipeline(_config(small_ml100k, out), progress=False)
+    result = first.run()
+    assert first.stage_log == {"codes": "ran", "vectors": "ran", "profiles": "ran"}
+    assert result.test["recall@20"] > 0
+    for path in ["config.yaml", "metrics.json", "model.pt", "graph.pt", "report/summary.md", "report/summary.html",
+                 "report/training_curves.png", "report/code_usage.png", "profiles/users.jsonl", "vectors/items.npy"]:
+        assert (out / path).is_file(), path
+    codes = np.load(out / "codes" / "users.npy")
+    _, split = first.data
+    assert codes.shape == (split.num_users, 2)
+    # the template-only text is the prompt's data part
+    first_user = json.loads((out / "profiles" / "users.jsonl").read_text().splitlines()[0])
+    assert first_user["status"] == "template_only" and "interacted with these movies" in first_user["text"]
+
+    # same settings, different training knobs: nothing upstream of training runs again
+    second = AutoGraphPipeline(_config(small_ml100k, out, "train.lr=0.002"), progress=False)
+    second.run()
+    assert second.stage_log == {"codes": "cached"}
+
+    # another quantizer: codes re-run, vectors and profiles are reused
+    third = AutoGraphPipeline(_config(small_ml100k, out, "quantize.method=lsh"), progress=False)
+    third.quantize()
+    assert third.stage_log == {"codes": "ran", "vectors": "cached"}
+
+
+@pytest.mark.slow
+def test_cli_profile_and_encode_with_fake_llm(small_ml100k, tmp_path, capsys):
+    out = tmp_path / "prof"
+    args = ["--dataset", "csv", "--data-path", str(small_ml100k / "inter.csv"), "--set",
+            f"data.item_features_path={small_ml100k / 'items.csv'}", "--set", "data.domain=movies",
+            "--llm", "fake", "--limit", "5", "--no-progress", "--output", str(out)]
+    assert main(["profile", *args]) == 0
+    rows = [json.loads(line) for line in (out / "profiles" / "users.jsonl").read_text().splitlines()]
+    assert len(rows) == 80
+    assert sum(r["status"] == "template_only" for r in rows) == 80 - 5
+    assert main(["encode", *args]) == 0
+    assert "vectors: users (80, 384)" in capsys.readouterr().out
