@@ -28,6 +28,11 @@ class GenerationSettings:
         stop (tuple of str, optional): Strings that end the generation; the
             stop string itself is not part of the returned text.
             (default: :obj:`()`)
+        repetition_penalty (float, optional): Penalty on already generated
+            tokens (transformers ``repetition_penalty``, llama.cpp
+            ``repeat_penalty``; sent as ``repetition_penalty`` to HTTP servers
+            only when not :obj:`1.0`). Small models loop without it.
+            (default: :obj:`1.0`)
     """
 
     temperature: float = 0.0
@@ -35,6 +40,7 @@ class GenerationSettings:
     max_new_tokens: int = 256
     seed: Optional[int] = 0
     stop: Tuple[str, ...] = field(default_factory=tuple)
+    repetition_penalty: float = 1.0
 
     def __post_init__(self):
         # A list would make the dataclass unhashable and JSON order-unstable.
@@ -43,6 +49,8 @@ class GenerationSettings:
             raise ValueError(f"temperature must be >= 0 (got {self.temperature})")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1] (got {self.top_p})")
+        if self.repetition_penalty <= 0:
+            raise ValueError(f"repetition_penalty must be > 0 (got {self.repetition_penalty})")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1 (got {self.max_new_tokens})")
 

@@ -97,7 +97,7 @@ class LlamaCppLLM(LLMClient):
     def _one(self, llama, messages: Messages, s: GenerationSettings) -> Generation:
         kw: Dict[str, Any] = dict(
             max_tokens=s.max_new_tokens, temperature=s.temperature, top_p=s.top_p,
-            top_k=0, min_p=0.0, repeat_penalty=1.0, stop=list(s.stop) or None,
+            top_k=0, min_p=0.0, repeat_penalty=s.repetition_penalty, stop=list(s.stop) or None,
         )
         if s.seed is not None:
             kw["seed"] = s.seed

@@ -154,6 +154,9 @@ class OpenAILLM(LLMClient):
             body["seed"] = settings.seed
         if settings.stop:
             body["stop"] = list(settings.stop)
+        if settings.repetition_penalty != 1.0:
+            # Not an OpenAI field: vLLM and others accept it as an extra parameter.
+            body["repetition_penalty"] = settings.repetition_penalty
         body.update(self.extra_body)
         return body
 

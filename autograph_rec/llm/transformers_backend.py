@@ -213,6 +213,8 @@ class TransformersLLM(LLMClient):
         else:
             gen_kw.update(do_sample=True, temperature=settings.temperature,
                           top_p=settings.top_p, top_k=None)
+        if settings.repetition_penalty != 1.0:
+            gen_kw["repetition_penalty"] = settings.repetition_penalty
         if settings.stop:
             gen_kw.update(stop_strings=list(settings.stop), tokenizer=tok)
 

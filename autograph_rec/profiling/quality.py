@@ -6,7 +6,7 @@ import re
 
 from ..llm.base import Generation
 
-OK, EMPTY, TRUNCATED, REFUSED = "ok", "empty", "truncated", "refused"
+OK, EMPTY, TRUNCATED, REFUSED, REPETITIVE = "ok", "empty", "truncated", "refused", "repetitive"
 
 # Openings of refusals and "I don't know this item" answers, checked near the start only
 # (a profile may legitimately say "cannot" later on).
@@ -19,15 +19,27 @@ _REFUSAL = re.compile(
 )
 
 
-def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160) -> str:
+def distinct_trigram_ratio(text: str) -> float:
+    """Share of distinct word 3-grams: ~1 for prose, near 0 for a looping model."""
+    words = text.split()
+    grams = list(zip(words, words[1:], words[2:]))
+    return len(set(grams)) / len(grams) if grams else 1.0
+
+
+def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160,
+                 min_distinct: float = 0.5) -> str:
     r"""Classify a generation as :obj:`"ok"`, :obj:`"empty"` (nothing or
     fewer than :obj:`min_chars` characters), :obj:`"refused"` (a refusal near
-    the start) or :obj:`"truncated"` (stopped by the token budget)."""
+    the start), :obj:`"repetitive"` (fewer than :obj:`min_distinct` of its
+    word 3-grams distinct, over 30+ words) or :obj:`"truncated"` (stopped by
+    the token budget)."""
     text = (gen.text or "").strip()
     if len(text) < min_chars:
         return EMPTY
     if _REFUSAL.search(text[:refusal_window]):
         return REFUSED
+    if len(text.split()) >= 30 and distinct_trigram_ratio(text) < min_distinct:
+        return REPETITIVE
     if gen.finish_reason == "length":
         return TRUNCATED
     return OK

@@ -10,7 +10,8 @@ def test_settings_validation_and_dict():
     s = GenerationSettings(stop=["\n"])
     assert s.stop == ("\n",) and s.greedy and s.to_dict()["stop"] == ["\n"]
     assert not GenerationSettings(temperature=0.7).greedy
-    for bad in (dict(temperature=-1), dict(top_p=0), dict(max_new_tokens=0)):
+    for bad in (dict(temperature=-1), dict(top_p=0), dict(max_new_tokens=0),
+                dict(repetition_penalty=0)):
         with pytest.raises(ValueError):
             GenerationSettings(**bad)
 

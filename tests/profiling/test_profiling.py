@@ -166,3 +166,12 @@ def test_save_jsonl(tmp_path):
 
     rows = [json.loads(x) for x in path.read_text().splitlines()]
     assert rows[0]["id"] == 0 and rows[0]["messages"][0]["role"] == "system"
+
+
+def test_repetitive_outputs_are_flagged():
+    loop = "The user's preferences are: " + "1. " * 60
+    assert check_output(Generation(loop, finish_reason="length")) == "repetitive"
+    prose = ("genre: drama and thrillers with moral stakes. character: flawed heroes who grow. "
+             "plot/theme: justice, survival and family. mood/tone: tense but hopeful. "
+             "soundtrack: orchestral scores. director/actors: Spielberg, Hanks, Freeman.")
+    assert check_output(Generation(prose)) == "ok"
