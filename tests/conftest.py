@@ -11,19 +11,30 @@ def _shared_data() -> Path | None:
     return None
 
 
+# resolved once, before any test unsets the variable
+_REAL_DATA = _shared_data()
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The shared real datasets; tests needing them skip (with the reason) when absent."""
-    path = _shared_data()
+    path = _REAL_DATA
     if path is None:
         pytest.skip("real datasets not found: set AUTOGRAPH_REC_DATA to the folder holding ml-100k/")
     return path
 
 
 @pytest.fixture(autouse=True)
-def _no_downloads(monkeypatch, tmp_path):
-    # tests must never reach the network: an empty cache and downloads failing fast
+def _isolated_data(monkeypatch, tmp_path):
+    # Each test sees only the data folders it names (real_data_dir is passed explicitly), an
+    # empty cache, and no network: a download attempt fails at once instead of hanging.
+    monkeypatch.delenv("AUTOGRAPH_REC_DATA", raising=False)
     monkeypatch.setenv("AUTOGRAPH_REC_CACHE", str(tmp_path / "cache"))
+
+    def no_network(remote, root=None):
+        raise OSError("network disabled in tests")
+
+    monkeypatch.setattr("autograph_rec.data.sources.fetch", no_network)
 
 
 # --- LLM / encoder tests (autograph_rec.llm, autograph_rec.encode) ---------------------------
