@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["lightgcn"])
     parser.add_argument("--variants", nargs="+", default=["vanilla", "none"], choices=["vanilla", "none", "smollm2"])
     parser.add_argument("--ablations", action="store_true", help="LightGCN ablations instead of the main table")
+    parser.add_argument("--only", nargs="+", default=None, help="run only these ablation names (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--lr", type=float, default=5e-3)
@@ -108,6 +109,8 @@ def main() -> None:
         for seed in args.seeds:
             rows.append(run_one(args, args.models[0], "vanilla", seed, []))
             for name, extra in ABLATIONS.items():
+                if args.only and name not in args.only:
+                    continue
                 rows.append(run_one(args, args.models[0], name, seed, extra))
     else:
         for model in args.models:
