@@ -62,7 +62,7 @@ def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict
         result = run_training(RunConfig().with_overrides(sets), progress=False)
     else:
         llm = "smollm2" if variant == "smollm2" else "none"
-        sets += ["autograph.enabled=true", f"llm.backend={llm}"]
+        sets += ["autograph.enabled=true", f"llm.backend={llm}", *args.autograph_set]
         # every seed shares one profile/vector cache folder per LLM, so only training-side stages rerun
         result = AutoGraphPipeline(RunConfig().with_overrides(sets), progress=False).run()
     row = {"model": model, "variant": variant, "seed": seed, **result.to_json()}
@@ -94,6 +94,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["lightgcn"])
     parser.add_argument("--variants", nargs="+", default=["vanilla", "none"], choices=["vanilla", "none", "smollm2"])
     parser.add_argument("--ablations", action="store_true", help="LightGCN ablations instead of the main table")
+    parser.add_argument("--autograph-set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="extra overrides for the +AutoGraph variants, e.g. autograph.aggregation=plain")
     parser.add_argument("--only", nargs="+", default=None, help="run only these ablation names (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=300)
@@ -118,13 +120,16 @@ def main() -> None:
                 for variant in args.variants:
                     rows.append(run_one(args, model, variant, seed, []))
     kind = "ablations" if args.ablations else "main"
+    if args.autograph_set:
+        kind += "_" + "_".join(x.split("=")[-1] for x in args.autograph_set)
     md = header(
         f"AutoGraph on {args.dataset}: {kind}",
         f"- split: random per-user 80/10/10; seeds {args.seeds} (split, init, sampling, quantizer)\n"
         f"- training: dim {args.dim}, Adam lr {args.lr}, batch 4096, eval every 5 epochs, patience 5, warm-up 20, "
         f"max {args.epochs} epochs; best epoch on validation Recall@20; same settings for every variant\n"
         f"- AutoGraph defaults unless the variant says otherwise: RQ-VAE 3 levels, 2 levels used, metapath_mean, "
-        f"MiniLM sentence vectors; `none` = template-only text (no generation)\n",
+        f"MiniLM sentence vectors; `none` = template-only text (no generation)\n"
+        f"- extra AutoGraph overrides: {args.autograph_set or 'none'}\n",
     )
     md += "\n" + table(rows, ("model", "variant")) + "\n"
     print(md)
