@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quantizer", choices=("rqvae", "rkmeans", "lsh", "hc"), help="latent-factor method (default: rqvae)")
     run.add_argument("--levels", type=int, help="code levels used as factor edges (default: 2)")
     run.add_argument("--aggregation", choices=("plain", "metapath_mean", "metapath_attention", "gat"),
-                     help="how the backbone uses the augmented graph (default: metapath_mean)")
+                     help="how the backbone uses the augmented graph (default: plain)")
     run.add_argument("--vanilla", action="store_true", help="train the backbone without the augmented graph")
 
     for name, text in (("profile", "LLM profiles of all users and items (cached, resumable)"),

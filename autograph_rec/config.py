@@ -179,7 +179,9 @@ class AutoGraphConfig:
 
     enabled: bool = False
     levels: int = 2
-    aggregation: str = "metapath_mean"
+    # "plain" is the default because it had the best validation Recall@20 of the aggregations
+    # tried on ML-100K/LightGCN (docs/benchmarks.md §4); the metapath fusions peaked early there.
+    aggregation: str = "plain"
     paths: list[str] = field(default_factory=lambda: ["uqu", "iqi", "ui"])
     factor_weight: float = 1.0
 

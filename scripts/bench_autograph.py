@@ -38,6 +38,7 @@ ABLATIONS = {  # name -> overrides on top of +AutoGraph(--llm none)
     "levels 1": ["autograph.levels=1"],
     "levels 3": ["autograph.levels=3"],
     "aggregation plain": ["autograph.aggregation=plain"],
+    "aggregation metapath_mean": ["autograph.aggregation=metapath_mean"],
     "aggregation metapath_attention": ["autograph.aggregation=metapath_attention"],
     "aggregation gat": ["autograph.aggregation=gat"],
 }
@@ -127,7 +128,7 @@ def main() -> None:
         f"- split: random per-user 80/10/10; seeds {args.seeds} (split, init, sampling, quantizer)\n"
         f"- training: dim {args.dim}, Adam lr {args.lr}, batch 4096, eval every 5 epochs, patience 5, warm-up 20, "
         f"max {args.epochs} epochs; best epoch on validation Recall@20; same settings for every variant\n"
-        f"- AutoGraph defaults unless the variant says otherwise: RQ-VAE 3 levels, 2 levels used, metapath_mean, "
+        f"- AutoGraph defaults unless the variant says otherwise: RQ-VAE 3 levels, 2 levels used, aggregation from autograph.aggregation (metapath_mean before 2026-11-22 03:40 UTC, plain after), "
         f"MiniLM sentence vectors; `none` = template-only text (no generation)\n"
         f"- extra AutoGraph overrides: {args.autograph_set or 'none'}\n",
     )
