@@ -11,7 +11,6 @@ profiles derive from MovieLens and are written under runs/ (never committed).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path

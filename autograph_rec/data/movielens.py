@@ -6,7 +6,6 @@ import logging
 import re
 from pathlib import Path
 
-import pandas as pd
 
 from .build import dataset_from_frame
 from .dataset import InteractionDataset

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -90,4 +89,4 @@ def ensure_integer_ids(frame: pd.DataFrame, cols: list[str], path: Path, first_l
             raise DataError(f"{col} must be an integer id, got {values[row]!r}", path, row + first_line)
 
 
-__all__ = ["read_delimited", "ensure_integer_ids", "io"]
+__all__ = ["read_delimited", "ensure_integer_ids"]

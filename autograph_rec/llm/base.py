@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 #: One chat message, ``{"role": "system" | "user" | "assistant", "content": str}``.
 Message = Dict[str, str]
@@ -83,6 +83,26 @@ class Generation:
     completion_tokens: int = 0
     finish_reason: str = "stop"
     cached: bool = False
+
+
+def generation_from_chat_completion(data: Dict[str, Any]) -> Generation:
+    r"""A :class:`Generation` from an OpenAI-format ``chat.completion`` object (the shape that
+    OpenAI-compatible servers and llama-cpp-python's ``create_chat_completion`` both return).
+
+    Raises:
+        KeyError, IndexError, TypeError: the object is not of that shape (callers say where it came from).
+    """
+    choice = data["choices"][0]
+    text = (choice.get("message") or {}).get("content")
+    if text is None:
+        text = choice.get("text", "")  # legacy completion-shaped answers
+    usage = data.get("usage") or {}
+    return Generation(
+        text=(text or "").strip(),
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        finish_reason=str(choice.get("finish_reason") or "stop"),
+    )
 
 
 class LLMClient(abc.ABC):

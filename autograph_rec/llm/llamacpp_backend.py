@@ -9,6 +9,7 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .base import (
+    generation_from_chat_completion,
     Generation,
     GenerationSettings,
     LLMClient,
@@ -103,14 +104,7 @@ class LlamaCppLLM(LLMClient):
             kw["seed"] = s.seed
         out = llama.create_chat_completion(
             [{"role": m["role"], "content": m["content"]} for m in messages], **kw)
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        return Generation(
-            text=(choice["message"].get("content") or "").strip(),
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            finish_reason=str(choice.get("finish_reason") or "stop"),
-        )
+        return generation_from_chat_completion(out)
 
     def generate(
         self,

@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Dict, List, Optional, Sequence
 
 from .base import (
+    generation_from_chat_completion,
     Generation,
     GenerationSettings,
     LLMClient,
@@ -199,21 +200,10 @@ class OpenAILLM(LLMClient):
 
     def _parse(self, response) -> Generation:
         try:
-            data = response.json()
-            choice = data["choices"][0]
-            text = (choice.get("message") or {}).get("content")
-            if text is None:
-                text = choice.get("text", "")  # legacy completion-shaped answers
+            return generation_from_chat_completion(response.json())
         except (ValueError, KeyError, IndexError, TypeError) as e:
             raise LLMRequestError(response.status_code,
                                   f"malformed response: {response.text[:300]}", self.url) from e
-        usage = data.get("usage") or {}
-        return Generation(
-            text=(text or "").strip(),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            finish_reason=str(choice.get("finish_reason") or "stop"),
-        )
 
     def generate(
         self,
