@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.nn import Embedding, Linear
 
 from autograph_rec.graph.augmented import AugmentedGraph
-from autograph_rec.nn.base import _SCORE_BLOCK, RecommenderBackbone, xavier_uniform_
+from autograph_rec.nn.base import RecommenderBackbone, chunked_topk, xavier_uniform_
 from autograph_rec.nn.gat_metapath import GATMetapathAggregator
 from autograph_rec.nn.losses import bpr_loss
 from autograph_rec.nn.metapath import METAPATHS, MetapathPropagation, check_paths
@@ -469,12 +469,7 @@ class AutoGraph(torch.nn.Module):
         out, _ = self.encode(stochastic=False)
         out_src = out if src_index is None else out[src_index]
         out_dst = out if dst_index is None else out[dst_index]
-        step = max(1, _SCORE_BLOCK // max(1, out_dst.size(0)))
-        top = [(chunk @ out_dst.t()).topk(k, dim=-1, sorted=sorted).indices for chunk in out_src.split(step)]
-        top_index = torch.cat(top) if top else out_src.new_empty((0, k), dtype=torch.long)
-        if dst_index is not None:
-            top_index = dst_index[top_index.reshape(-1)].view(top_index.shape)
-        return top_index
+        return chunked_topk(out_src, out_dst, k, sorted, dst_index)
 
     def recommendation_loss(
         self,

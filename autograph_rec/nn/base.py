@@ -39,6 +39,30 @@ def xavier_uniform_(tensor: Tensor, generator: torch.Generator | None = None) ->
     return tensor
 
 
+def chunked_topk(out_src: Tensor, out_dst: Tensor, k: int, sorted: bool = True,
+                 dst_index: Tensor | None = None) -> Tensor:
+    r"""Top-:obj:`k` destinations by dot product for every source row, scored in
+    row chunks so no ``[num_src, num_dst]`` matrix is ever materialised.
+
+    Args:
+        out_src (torch.Tensor): source embeddings ``[num_src, dim]``.
+        out_dst (torch.Tensor): candidate embeddings ``[num_dst, dim]``.
+        k (int): how many to return per source.
+        sorted (bool, optional): sort each row by score. (default: :obj:`True`)
+        dst_index (torch.Tensor, optional): node ids of the candidates ``[num_dst]``;
+            positions are mapped back to them. (default: :obj:`None`)
+
+    Returns:
+        torch.Tensor: ``[num_src, k]`` indices.
+    """
+    step = max(1, _SCORE_BLOCK // max(1, out_dst.size(0)))
+    top = [(chunk @ out_dst.t()).topk(k, dim=-1, sorted=sorted).indices for chunk in out_src.split(step)]
+    top_index = torch.cat(top) if top else out_src.new_empty((0, k), dtype=torch.long)
+    if dst_index is not None:  # map positions among the candidates back to node ids
+        top_index = dst_index[top_index.reshape(-1)].view(top_index.shape)
+    return top_index
+
+
 class RecommenderBackbone(torch.nn.Module):
     r"""Base class of the user-item backbones: one embedding table of
     ``num_users + num_items`` nodes in PyG's homogeneous layout (users first,
@@ -282,14 +306,7 @@ class RecommenderBackbone(torch.nn.Module):
         out = self.encode(self.adjacency(edge_index, edge_weight), stochastic=False)
         out_src = out if src_index is None else out[src_index]
         out_dst = out if dst_index is None else out[dst_index]
-        step = max(1, _SCORE_BLOCK // max(1, out_dst.size(0)))
-        top = [
-            (chunk @ out_dst.t()).topk(k, dim=-1, sorted=sorted).indices for chunk in out_src.split(step)
-        ]
-        top_index = torch.cat(top) if top else out_src.new_empty((0, k), dtype=torch.long)
-        if dst_index is not None:  # map positions among the candidates back to node ids
-            top_index = dst_index[top_index.reshape(-1)].view(top_index.shape)
-        return top_index
+        return chunked_topk(out_src, out_dst, k, sorted, dst_index)
 
     def recommendation_loss(
         self,
