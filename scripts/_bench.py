@@ -25,7 +25,9 @@ def machine() -> str:
         pass
     import torch
 
-    return f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__} ({torch.get_num_threads()} threads), Python {platform.python_version()}, no GPU" if not torch.cuda.is_available() else f"{cpu}, CUDA {torch.version.cuda}"
+    # threads are a per-run setting (each script states its own), not a machine fact
+    gpu = f"CUDA {torch.version.cuda}" if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__}, Python {platform.python_version()}, {gpu}"
 
 
 def header(title: str, extra: str = "") -> str:
