@@ -26,6 +26,7 @@ from .config import DataConfig, RunConfig
 from .data import DataSplit, InteractionDataset, implicit_feedback, kcore_filter, load_dataset, split_dataset
 from .nn import build_backbone
 from .train import Trainer, TrainResult
+from .train.trainer import EvalHook
 from .train.utils import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,11 @@ def environment() -> dict[str, str]:
     }
 
 
-def _train_and_save(config: RunConfig, split: DataSplit, model: torch.nn.Module, meta: dict, progress: bool) -> TrainResult:
+def _train_and_save(config: RunConfig, split: DataSplit, model: torch.nn.Module, meta: dict, progress: bool,
+                    eval_hook: EvalHook | None = None) -> TrainResult:
     run_dir = Path(config.output) if config.output else None
-    result = Trainer(model, split, config.train, config.eval, run_dir=run_dir, progress=progress, model_meta=meta).fit()
+    result = Trainer(model, split, config.train, config.eval, run_dir=run_dir, progress=progress, model_meta=meta,
+                     eval_hook=eval_hook).fit()
     if run_dir is not None:
         metrics = json.loads((run_dir / "metrics.json").read_text())
         metrics.update({"dataset": split.summary(), "environment": environment()})
@@ -91,8 +94,11 @@ def _train_and_save(config: RunConfig, split: DataSplit, model: torch.nn.Module,
     return result
 
 
-def run_training(config: RunConfig, progress: bool = True) -> TrainResult:
-    """Train and evaluate one (vanilla) backbone; writes ``config.yaml``, ``metrics.json`` and more to ``config.output``."""
+def run_training(config: RunConfig, progress: bool = True, eval_hook: EvalHook | None = None) -> TrainResult:
+    """Train and evaluate one (vanilla) backbone; writes ``config.yaml``, ``metrics.json`` and more to ``config.output``.
+
+    ``eval_hook(epoch, valid_metrics)`` runs after each validation (e.g.
+    :class:`~autograph_rec.hpo.OptunaPruningHook`)."""
     if config.output:
         Path(config.output).mkdir(parents=True, exist_ok=True)
         config.to_yaml(Path(config.output) / "config.yaml")
@@ -101,7 +107,7 @@ def run_training(config: RunConfig, progress: bool = True) -> TrainResult:
     logger.info("data %s ready in %.1fs: %s", dataset.name, time.perf_counter() - t0, split.summary())
     model = build_model(config, split)
     meta = {"model": config.model.name, "kwargs": model_kwargs(config)}
-    return _train_and_save(config, split, model, meta, progress)
+    return _train_and_save(config, split, model, meta, progress, eval_hook)
 
 
 def _auto_codebook(size: int, n: int) -> int:
@@ -118,14 +124,18 @@ class AutoGraphPipeline:
     Args:
         config (RunConfig): the run's settings; ``config.output`` is the run directory.
         progress (bool): show progress bars.
+        stage_root (str or Path, optional): keep the profiles / vectors / codes stages in
+            ``<stage_root>/<stage>/<key>/`` instead of ``<output>/<stage>/``, so many runs (e.g.
+            Optuna trials) share them and several settings of one stage (quantizers) coexist.
     """
 
-    def __init__(self, config: RunConfig, progress: bool = True):
+    def __init__(self, config: RunConfig, progress: bool = True, stage_root: str | Path | None = None):
         if not config.output:
             raise ValueError("AutoGraphPipeline needs config.output (the run directory)")
         self.config = config
         self.progress = progress
         self.run_dir = Path(config.output)
+        self.stage_root = Path(stage_root) if stage_root is not None else None
         self.stage_log: dict[str, str] = {}
         self._data: tuple[InteractionDataset, DataSplit] | None = None
 
@@ -140,7 +150,10 @@ class AutoGraphPipeline:
         return stable_hash(asdict(self.config.data) | {"data_dir": None})
 
     def _stage(self, name: str, settings: dict[str, Any]) -> StageDir:
-        return StageDir(self.run_dir, name, stable_hash(settings))
+        stage = StageDir(self.run_dir, name, stable_hash(settings))
+        if self.stage_root is not None:
+            stage.path = self.stage_root / name / stage.key
+        return stage
 
     def _skip(self, stage: StageDir) -> bool:
         fresh = stage.is_fresh()
@@ -241,8 +254,10 @@ class AutoGraphPipeline:
                              codes["users"], codes["items"], *codes["sizes"])
 
     # --------------------------------------------------------------- train
-    def train(self) -> TrainResult:
-        """Train the backbone (wrapped by AutoGraph when ``autograph.enabled``) and evaluate it."""
+    def train(self, eval_hook: EvalHook | None = None) -> TrainResult:
+        """Train the backbone (wrapped by AutoGraph when ``autograph.enabled``) and evaluate it.
+
+        ``eval_hook(epoch, valid_metrics)`` runs after each validation (e.g. Optuna pruning)."""
         _, split = self.data
         backbone = build_model(self.config, split)
         meta = {"model": self.config.model.name, "kwargs": model_kwargs(self.config)}
@@ -256,7 +271,7 @@ class AutoGraphPipeline:
             model = AutoGraph(backbone, graph, aggregation=ag.aggregation, paths=tuple(ag.paths),
                               seed=self.config.train.seed)
             meta["autograph"] = asdict(ag) | {"graph_file": "graph.pt"}
-        return _train_and_save(self.config, split, model, meta, self.progress)
+        return _train_and_save(self.config, split, model, meta, self.progress, eval_hook)
 
     # ----------------------------------------------------------------- run
     def run(self) -> TrainResult:
