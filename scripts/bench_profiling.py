@@ -42,7 +42,8 @@ def main() -> None:
     dataset = load_dataset("ml-100k", args.data_dir)
     split = split_dataset(dataset, "random", seed=0)
     Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
-    kwargs = {"batch_size": args.batch_size} if args.llm != "openai" else {"base_url": args.base_url, "model": args.model}
+    kwargs = {"smollm2": {"batch_size": args.batch_size}, "llamacpp": {},
+              "openai": {"base_url": args.base_url, "model": args.model}}[args.llm]
     t0 = time.perf_counter()
     llm = build_llm(args.llm, cache=args.cache, **kwargs)
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, repetition_penalty=args.repetition_penalty)

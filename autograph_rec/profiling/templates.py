@@ -139,7 +139,10 @@ class PromptTemplate:
             lines.append(demo)
         lines.append(f"The user interacted with these {nouns}, oldest first:")
         for k, item in enumerate(history, 1):
-            line = f"{k}. {describe_item(item, max_chars=200)}"
+            # Titles only, as in the paper: with genres and years every history line
+            # doubled in length, and prompt tokens dominate the cost of user profiles.
+            title = item.get("title")
+            line = f"{k}. {_fmt(title) if _present(title) else describe_item(item, max_chars=200)}"
             if _present(item.get("rating")):
                 line += f" (rated {_fmt(item['rating'])}/5)"
             lines.append(line)
@@ -175,7 +178,7 @@ _ITEM_INSTRUCTION = (
 TEMPLATES: Dict[Tuple[str, str], PromptTemplate] = {}
 for _domain in FACTORS:
     TEMPLATES[("user", _domain)] = PromptTemplate(
-        f"user_preference/{_domain}", "1", "user", _domain, _USER_SYSTEM, _USER_INSTRUCTION)
+        f"user_preference/{_domain}", "2", "user", _domain, _USER_SYSTEM, _USER_INSTRUCTION)
     TEMPLATES[("item", _domain)] = PromptTemplate(
         f"item_knowledge/{_domain}", "1", "item", _domain, _ITEM_SYSTEM, _ITEM_INSTRUCTION)
 

@@ -104,12 +104,13 @@ def test_profiles_cached_and_template_version_in_key(tmp_path, monkeypatch):
     assert again.texts == first.texts and len(fake.calls) == 2
     bumped = dict(tmod.TEMPLATES)
     old = bumped[("user", "movies")]
-    bumped[("user", "movies")] = tmod.PromptTemplate(old.id, "2", old.kind, old.domain,
+    new_version = str(int(old.version) + 1)
+    bumped[("user", "movies")] = tmod.PromptTemplate(old.id, new_version, old.kind, old.domain,
                                                      old.system, old.instruction)
     monkeypatch.setattr(tmod, "TEMPLATES", bumped)
     third = prof.profile_users(ds, split)
     assert third.stats["calls"] == 2 and len(fake.calls) == 4
-    assert third.stats["template"] == "user_preference/movies@2"
+    assert third.stats["template"] == f"user_preference/movies@{new_version}"
 
 
 def test_bad_outputs_are_retried_and_recorded(tmp_path):
