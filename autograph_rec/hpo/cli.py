@@ -1,0 +1,47 @@
+"""The ``autograph-rec tune`` command body (argument parsing stays in :mod:`autograph_rec.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..config import RunConfig
+
+
+def run_tune(args: argparse.Namespace, config: RunConfig, progress: bool = True) -> int:
+    """Run :func:`~autograph_rec.hpo.tune` from parsed arguments and print the best config."""
+    try:
+        from .study import tune
+
+        result = tune(args.space, config, output=config.output, n_trials=args.n_trials, storage=args.storage,
+                      study_name=args.study_name, pruner=args.pruner, seed=args.seed or 0,
+                      retrain=not args.no_retrain, heartbeat_interval=args.heartbeat_interval,
+                      grace_period=args.grace_period, progress=progress)
+    except ImportError as exc:
+        print(f"autograph-rec: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError) as exc:  # SpaceError, ConfigError, data errors, empty study
+        print(f"autograph-rec: {exc}", file=sys.stderr)
+        return 2
+    print(format_tune(result, config.output))
+    return 0
+
+
+def format_tune(result, output: str) -> str:
+    """Best trial, its parameters, the trial counts and the retrained config's metrics."""
+    c = result.counts
+    lines = [
+        f"study {result.study_name!r} ({result.storage}): {c['complete']} complete, {c['pruned']} pruned, "
+        f"{c['fail']} failed; {result.seconds:.1f}s",
+        f"best trial {result.best_trial}: valid {result.metric} = {result.best_value:.4f}",
+        "best params:",
+        *(f"  {k}: {v}" for k, v in result.best_params.items()),
+        f"full config -> {output}/best.yaml",
+    ]
+    if result.retrained:
+        r = result.retrained
+        keys = [k for k in r["test"] if k != "num_users"]
+        lines.append(f"retrained best config (best epoch {r['best_epoch']}) -> {r['run_dir']}; metrics in {output}/best_metrics.json")
+        lines.append(f"  {'metric':<12} {'valid':>8} {'test':>8}")
+        lines += [f"  {k:<12} {r['valid'].get(k, float('nan')):>8.4f} {r['test'][k]:>8.4f}" for k in keys]
+    return "\n".join(lines)

@@ -1,0 +1,213 @@
+"""``autograph-rec tune``: a study of N finished trials shared by any number of workers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig
+from ._optuna import require_optuna
+from .objective import PipelineObjective, run_config, stage_lock
+from .pruning import build_pruner
+from .sampler import build_sampler
+from .space import SearchSpace, load_space
+from .storage import build_storage, default_storage_url
+from .suggest import suggest_config
+
+logger = logging.getLogger(__name__)
+
+
+class _SurplusTrial(Exception):
+    """Raised by a trial that another worker's trial made unnecessary (ends FAIL, no params)."""
+
+
+@dataclass
+class TuneResult:
+    """What :func:`tune` returns; ``retrained`` holds the best config's retraining (with TEST)."""
+
+    study_name: str
+    storage: str
+    metric: str
+    best_trial: int
+    best_value: float
+    best_params: dict[str, Any]
+    best_config: RunConfig
+    counts: dict[str, int]
+    seconds: float
+    retrained: dict[str, Any] | None = field(default=None)
+
+
+def tune(
+    space: SearchSpace | str | Path,
+    base_config: RunConfig | None = None,
+    output: str | Path = "runs/tune",
+    n_trials: int = 20,
+    storage: str | None = None,
+    study_name: str = "autograph-rec",
+    pruner: str = "median",
+    seed: int = 0,
+    retrain: bool = True,
+    heartbeat_interval: int = 30,
+    grace_period: int | None = None,
+    progress: bool = False,
+) -> TuneResult:
+    r"""Run (or join, or resume) a study until it has ``n_trials`` complete or pruned trials.
+
+    The objective is the best-epoch **validation** ``metric`` (the space's ``metric``, else
+    ``train.metric``); the test split is only evaluated when the best config is retrained once at
+    the end, into ``<output>/best/``, with ``best.yaml`` (its full config) and
+    ``best_metrics.json`` (validation and test metrics) in ``output``.
+
+    Several workers may run this on one study at once (same ``storage`` and ``study_name``): the
+    count is shared, a worker never starts a trial the count no longer needs, and a worker
+    killed mid-trial leaves a trial that the others mark ``FAIL`` after ``grace_period`` and run
+    again with the same parameters. An interrupted study resumes where it stopped.
+
+    Args:
+        space (SearchSpace or str): the space, or a YAML file of it.
+        base_config (RunConfig, optional): everything not tuned. (default: ``RunConfig()``)
+        output (str or Path): tune directory: ``study.db`` (the default storage), ``trials/``,
+            shared ``stages/``, ``best.yaml``, ``best/``, ``best_metrics.json``.
+        n_trials (int): complete + pruned trials the study should reach (all workers together).
+        storage (str, optional): database URL, e.g. ``postgresql://user@host/db``; default
+            ``sqlite:///<output>/study.db``.
+        study_name (str): study to create or join. (default: ``"autograph-rec"``)
+        pruner (str): ``median``, ``hyperband`` or ``none``. (default: ``"median"``)
+        seed (int): sampler seed. (default: ``0``)
+        retrain (bool): retrain the best config and evaluate it on test. (default: ``True``)
+        heartbeat_interval (int): seconds between a running trial's heartbeats. (default: ``30``)
+        grace_period (int, optional): silence after which a trial's worker counts as dead.
+            (default: ``2 * heartbeat_interval``)
+        progress (bool): progress bar while retraining the best config.
+    """
+    optuna = require_optuna()
+    space = load_space(space) if isinstance(space, (str, Path)) else space
+    base = base_config or RunConfig()
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    metric = space.metric or base.train.metric
+    _check_metric(metric, base)
+    url = storage or default_storage_url(output)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=build_storage(url, heartbeat_interval, grace_period),
+        sampler=build_sampler(seed),
+        pruner=build_pruner(pruner, warmup_epochs=base.train.warmup_epochs, min_epochs=base.train.eval_every,
+                            max_epochs=base.train.epochs),
+        direction="maximize",
+        load_if_exists=True,
+    )
+    if "metric" not in study.user_attrs:
+        study.set_user_attr("metric", f"valid {metric}")
+    objective = PipelineObjective(space, base, output)
+    start = time.perf_counter()
+    _run_until(study, objective, n_trials, poll=min(2.0, heartbeat_interval / 2))
+    counts = _counts(study)
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise RuntimeError(f"study {study_name!r} has no complete trial (counts {counts})") from None
+    best_config = replace(suggest_config(optuna.trial.FixedTrial(best.params), space, base), output=str(output / "best"))
+    best_config.to_yaml(output / "best.yaml")
+    result = TuneResult(study_name, _redact(url), metric, best.number, float(best.value), dict(best.params),
+                        best_config, counts, time.perf_counter() - start)
+    if retrain:
+        result.retrained = retrain_best(result, output, progress)
+    return result
+
+
+def retrain_best(result: TuneResult, output: str | Path, progress: bool = False) -> dict[str, Any]:
+    """Train the best config once into ``<output>/best/`` and write ``best_metrics.json`` with its
+    validation and TEST metrics; a worker finding that file for the same trial reuses it."""
+    output = Path(output)
+    path = output / "best_metrics.json"
+    with stage_lock(output):
+        if path.is_file():
+            done = json.loads(path.read_text())
+            if done.get("study") == result.study_name and done.get("trial") == result.best_trial:
+                return done
+        train, stages = run_config(result.best_config, output / "stages", progress=progress)
+        payload = {
+            "study": result.study_name,
+            "trial": result.best_trial,
+            "params": result.best_params,
+            "metric": result.metric,
+            "study_best_valid": result.best_value,
+            "valid": train.valid,
+            "test": train.test,
+            "best_epoch": train.best_epoch,
+            "epochs_run": train.epochs_run,
+            "seconds": train.seconds,
+            "run_dir": result.best_config.output,
+            "stages": stages,
+        }
+        path.write_text(json.dumps(payload, indent=2))
+        return payload
+
+
+def _run_until(study, objective: PipelineObjective, n_trials: int, poll: float) -> None:
+    optuna = require_optuna()
+
+    def slotted(trial) -> float:
+        # the pre-check below races with other workers; the trial numbers settle it
+        taken = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number and t.state in _active_states()]
+        if len(taken) >= n_trials:
+            trial.set_user_attr("surplus", True)
+            raise _SurplusTrial(f"the study already has {n_trials} trials finished or under way")
+        return objective(trial)
+
+    waiting_logged = False
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        c = _counts(study)
+        if c["complete"] + c["pruned"] >= n_trials:
+            return
+        if c["waiting"] == 0 and c["complete"] + c["pruned"] + c["running"] >= n_trials:
+            if not waiting_logged:
+                logger.info("waiting for %d running trial(s) of other workers", c["running"])
+                waiting_logged = True
+            time.sleep(poll)
+            continue
+        waiting_logged = False
+        study.optimize(slotted, n_trials=1, catch=(_SurplusTrial,))
+
+
+def _active_states():
+    state = require_optuna().trial.TrialState
+    return (state.COMPLETE, state.PRUNED, state.RUNNING, state.WAITING)
+
+
+def _counts(study) -> dict[str, int]:
+    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+    return counts
+
+
+def _check_metric(metric: str, base: RunConfig) -> None:
+    name, _, k = metric.partition("@")
+    if name not in base.eval.metrics or not k.isdigit() or int(k) not in base.eval.ks:
+        raise ValueError(f"objective metric {metric!r} is not evaluated: eval.metrics={base.eval.metrics}, eval.ks={base.eval.ks}")
+
+
+def _redact(url: str) -> str:
+    """The URL without its password (for logs and result files)."""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+def tune_summary(result: TuneResult) -> dict[str, Any]:
+    """A JSON-able summary of a :class:`TuneResult` (config as a mapping)."""
+    out = asdict(result)
+    out["best_config"] = result.best_config.to_dict()
+    return out
