@@ -5,6 +5,7 @@ Commands:
     run      the whole AutoGraph method: profile → encode → quantize → graph → train → report
     profile  only the LLM profiling stage (cached, resumable)
     encode   profiling (cached) + the semantic vectors
+    tune     Optuna search over a YAML space (pruning, shared/resumable study, best config retrained)
 """
 
 from __future__ import annotations
@@ -70,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         _common(p)
         _llm(p)
+
+    tune = sub.add_parser("tune", help="Optuna search over a YAML space; prints and retrains the best config")
+    _common(tune)
+    _training(tune)
+    tune.add_argument("--space", required=True, help="search space YAML (see docs/hpo.md, configs/spaces/)")
+    tune.add_argument("--n-trials", type=int, required=True, help="complete + pruned trials the study should reach (all workers)")
+    tune.add_argument("--storage", help="database URL, e.g. postgresql://user@host/db (default: sqlite:///OUTPUT/study.db)")
+    tune.add_argument("--study-name", default="autograph-rec", help="study to create, join or resume")
+    tune.add_argument("--pruner", choices=("median", "hyperband", "none"), default="median", help="pruner (default: median)")
+    tune.add_argument("--no-retrain", action="store_true", help="skip retraining the best config (e.g. extra workers)")
+    tune.add_argument("--heartbeat-interval", type=int, default=30, help="seconds between a trial's heartbeats")
+    tune.add_argument("--grace-period", type=int, help="seconds without heartbeat before a trial is failed and retried")
     return parser
 
 
@@ -115,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     from .pipeline import AutoGraphPipeline, run_training
 
     progress = not args.no_progress
+    if args.command == "tune":
+        from .hpo.cli import run_tune
+
+        return run_tune(args, config, progress)
     try:
         if args.command == "train":
             result = run_training(config, progress=progress)
