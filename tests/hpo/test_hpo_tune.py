@@ -1,0 +1,100 @@
+"""tune() with the embedded default storage: files, resume, the CLI, and real pruning."""
+
+import json
+
+import optuna
+import pytest
+import yaml
+
+from autograph_rec.cli import main
+from autograph_rec.config import RunConfig
+from autograph_rec.hpo import OptunaPruningHook, build_pruner, parse_space, tune
+
+SPACE = {"metric": "ndcg@20", "params": {
+    "train.lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+    "model.num_layers": {"type": "int", "low": 1, "high": 2},
+}}
+
+
+def _load(out, name="autograph-rec"):
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{out / 'study.db'}")
+
+
+def test_embedded_storage_best_config_and_resume(base_config, tmp_path):
+    out = tmp_path / "tune"
+    first = tune(parse_space(SPACE), base_config, out, n_trials=2, pruner="none", seed=3)
+    assert (out / "study.db").is_file()
+    assert first.counts["complete"] == 2 and first.storage == f"sqlite:///{(out / 'study.db').resolve()}"
+    # resume: the same command with a larger budget adds trials, it does not start over
+    second = tune(parse_space(SPACE), base_config, out, n_trials=4, pruner="none", seed=3)
+    study = _load(out)
+    assert [t.number for t in study.trials] == [0, 1, 2, 3]
+    assert second.counts == {"complete": 4, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
+    assert {t.user_attrs["run_dir"] for t in study.trials} == {str(out / "trials" / f"{i:04d}") for i in range(4)}
+    # reaching the budget again runs nothing
+    third = tune(parse_space(SPACE), base_config, out, n_trials=4, pruner="none", seed=3, retrain=False)
+    assert len(_load(out).trials) == 4 and third.retrained is None
+
+    best = RunConfig.from_yaml(out / "best.yaml")  # the full config of the best trial
+    assert best.train.lr == pytest.approx(second.best_params["train.lr"])
+    assert best.model.num_layers == second.best_params["model.num_layers"]
+    assert best.train.metric == "ndcg@20" and best.data.path == base_config.data.path
+    metrics = json.loads((out / "best_metrics.json").read_text())
+    assert metrics["trial"] == second.best_trial and set(metrics) >= {"valid", "test", "params"}
+    # the retrained best config reproduces the trial's validation score; test is reported apart
+    assert metrics["valid"]["ndcg@20"] == pytest.approx(second.best_value, abs=1e-6)
+    assert "ndcg@20" in metrics["test"] and (out / "best" / "metrics.json").is_file()
+
+
+def test_same_seed_same_trials(base_config, tmp_path):
+    space = parse_space(SPACE)
+    a = tune(space, base_config, tmp_path / "a", n_trials=3, pruner="none", seed=5, retrain=False)
+    b = tune(space, base_config, tmp_path / "b", n_trials=3, pruner="none", seed=5, retrain=False)
+    params = lambda out: [t.params for t in _load(out).trials]  # noqa: E731
+    assert params(tmp_path / "a") == params(tmp_path / "b") and a.best_value == b.best_value
+
+
+@pytest.mark.parametrize("pruner", ["median", "hyperband"])
+def test_pruning_really_prunes(base_config, tmp_path, pruner):
+    # a wide learning-rate range: the slow trials fall behind the median at the same epoch
+    config = base_config.with_overrides(["train.epochs=8"])
+    space = parse_space({"params": {"train.lr": {"type": "float", "low": 1e-5, "high": 1e-1, "log": True}}})
+    result = tune(space, config, tmp_path / pruner, n_trials=14, pruner=pruner, seed=0, retrain=False)
+    study = _load(tmp_path / pruner)
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned, f"no trial pruned by {pruner}: {result.counts}"
+    assert result.counts["complete"] + result.counts["pruned"] == 14
+    assert all(max(t.intermediate_values) < 8 for t in pruned)  # stopped before the last epoch
+
+
+def test_pruning_hook_reports_and_raises():
+    study = optuna.create_study(direction="maximize", pruner=build_pruner("median", startup_trials=1))
+    for value in (0.5, 0.6):
+        trial = study.ask()
+        OptunaPruningHook(trial, "ndcg@20")(1, {"ndcg@20": value})
+        study.tell(trial, value)
+    trial = study.ask()
+    hook = OptunaPruningHook(trial, "ndcg@20")
+    with pytest.raises(optuna.TrialPruned, match="epoch 1"):
+        hook(1, {"ndcg@20": 0.1})
+    assert trial.storage.get_trial(trial._trial_id).intermediate_values == {1: 0.1}
+    with pytest.raises(KeyError, match="recall@20"):
+        OptunaPruningHook(trial, "recall@20")(2, {"ndcg@20": 0.1})
+
+
+def test_cli_tune_prints_best_and_rejects_bad_space(clustered_data, tmp_path, capsys):
+    from conftest import base_overrides  # noqa: PLC0415
+
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(SPACE))
+    args = ["tune", "--space", str(space), "--dataset", "csv", "--n-trials", "2", "--pruner", "none",
+            "--no-progress", "--output", str(tmp_path / "cli")]
+    for item in base_overrides(clustered_data)[1:]:
+        args += ["--set", item]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "best trial" in out and "train.lr:" in out and "test" in out and (tmp_path / "cli" / "best.yaml").is_file()
+
+    space.write_text("params:\n  train.lr: {type: float, low: 1, high: 0.1}\n")
+    assert main(args) == 2
+    assert "parameter 'train.lr': low (1) > high (0.1)" in capsys.readouterr().err
