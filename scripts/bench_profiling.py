@@ -36,9 +36,14 @@ def main() -> None:
     parser.add_argument("--repetition-penalty", type=float, default=1.1)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache", default="runs/bench_profiling/llm_responses.sqlite")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--encode", type=int, default=200, help="texts for the encoder throughput test (0: skip)")
     args = parser.parse_args()
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     dataset = load_dataset("ml-100k", args.data_dir)
     split = split_dataset(dataset, "random", seed=0)
     Path(args.cache).parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,12 @@ class SGL(LightGCN):
         ssl_lambda (float, optional): weight of the contrastive loss.
             (default: :obj:`0.1`)
         layer_combination (str, optional): ``"mean"`` or ``"sum"``, see
-            :class:`~autograph_rec.nn.lightgcn.LightGCN`. (default: :obj:`"mean"`)
+            :class:`~autograph_rec.nn.lightgcn.LightGCN`. The sum, as in
+            RLMRec's SGL, because the InfoNCE term is scale-free and BPR is
+            not: at initialisation on MovieLens-100K the InfoNCE gradient was
+            174x BPR's with the mean and 11x with the sum, and with the mean
+            BPR stayed at 0.693 (validation Recall@20 0.02 after 30 epochs at
+            ``ssl_lambda=0.1``, against 0.29 with the sum). (default: :obj:`"sum"`)
         reg_scope (str, optional): ``"batch"`` or ``"all"``. (default: :obj:`"batch"`)
         seed (int, optional): seeds initialisation and the views when
             :meth:`on_epoch_start` gets no generator. (default: :obj:`None`)
@@ -57,7 +62,7 @@ class SGL(LightGCN):
         ssl_ratio: float = 0.1,
         tau: float = 0.2,
         ssl_lambda: float = 0.1,
-        layer_combination: str = "mean",
+        layer_combination: str = "sum",
         reg_scope: str = "batch",
         seed: int | None = None,
     ):

@@ -16,8 +16,9 @@ class SimGCL(LightGCN):
     Contrastive Learning for Recommendation" <https://arxiv.org/abs/2112.08679>`_
     (Yu et al., SIGIR 2022).
 
-    A LightGCN encoder whose final embedding is the mean of layers ``1..L``
-    (layer 0 excluded, as in the paper). For the contrastive loss, two noisy
+    A LightGCN encoder whose final embedding combines layers ``1..L`` (layer 0
+    excluded, as in the paper; RLMRec's variant sums layers ``0..L``:
+    ``include_ego=True``), summed by default (see :obj:`layer_combination`). For the contrastive loss, two noisy
     views add after every layer a random vector
     :math:`\mathrm{sign}(\mathbf{e}) \odot \epsilon\,\bar{\Delta}` with
     :math:`\bar{\Delta}` uniform noise normalised to unit L2 norm per row;
@@ -33,6 +34,15 @@ class SimGCL(LightGCN):
         eps (float, optional): noise magnitude :math:`\epsilon`. (default: :obj:`0.1`)
         tau (float, optional): InfoNCE temperature. (default: :obj:`0.2`)
         ssl_lambda (float, optional): weight of the contrastive loss. (default: :obj:`0.1`)
+        layer_combination (str, optional): ``"mean"`` or ``"sum"`` of the
+            combined layers. The contrastive loss is scale-free while BPR is
+            not, so the sum (larger scores) gives BPR more weight against it:
+            at initialisation on MovieLens-100K the InfoNCE gradient was 174x
+            BPR's with the mean of 4 layers and 11x with their sum (SGL), and
+            with the mean SGL never left BPR's initial 0.693 at
+            ``ssl_lambda=0.1``. (default: :obj:`"sum"`)
+        include_ego (bool, optional): include layer 0 in the combination.
+            (default: :obj:`False`)
         reg_scope (str, optional): ``"batch"`` or ``"all"``. (default: :obj:`"batch"`)
         seed (int, optional): seeds initialisation and noise. (default: :obj:`None`)
     """
@@ -46,15 +56,23 @@ class SimGCL(LightGCN):
         eps: float = 0.1,
         tau: float = 0.2,
         ssl_lambda: float = 0.1,
+        layer_combination: str = "sum",
+        include_ego: bool = False,
         reg_scope: str = "batch",
         seed: int | None = None,
     ):
         if int(num_layers) != num_layers or num_layers < 1:
             raise ValueError(f"SimGCL needs num_layers >= 1, got {num_layers!r}")
-        alpha = torch.full((int(num_layers) + 1,), 1.0 / num_layers)
-        alpha[0] = 0.0  # layer 0 is not part of SimGCL's final embedding
+        if layer_combination not in ("mean", "sum"):
+            raise ValueError(f"layer_combination must be 'mean' or 'sum', got {layer_combination!r}")
+        used = int(num_layers) + int(bool(include_ego))
+        alpha = torch.full((int(num_layers) + 1,), 1.0 / used if layer_combination == "mean" else 1.0)
+        if not include_ego:
+            alpha[0] = 0.0  # the paper leaves layer 0 out of the final embedding
         super().__init__(num_users, num_items, embedding_dim, num_layers=num_layers, alpha=alpha,
                          reg_scope=reg_scope, seed=seed)
+        self.layer_combination = layer_combination
+        self.include_ego = bool(include_ego)
         if eps < 0:
             raise ValueError(f"eps must be non-negative, got {eps}")
         if tau <= 0:
@@ -79,4 +97,7 @@ class SimGCL(LightGCN):
         return {"ssl": self.ssl_lambda * ssl}
 
     def extra_repr_args(self) -> str:
-        return f", num_layers={self.num_layers}, eps={self.eps}, tau={self.tau}, ssl_lambda={self.ssl_lambda}"
+        text = f", num_layers={self.num_layers}, eps={self.eps}, tau={self.tau}, ssl_lambda={self.ssl_lambda}"
+        if self.layer_combination != "sum" or self.include_ego:
+            text += f", layer_combination={self.layer_combination!r}, include_ego={self.include_ego}"
+        return text

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from autograph_rec.nn import SGL, LightGCN, SimGCL, adjacency_edge_index
@@ -48,7 +49,7 @@ def test_sgl_without_epoch_start_still_trains(graph, batch):
 def test_sgl_zero_lambda_is_lightgcn(graph, batch):
     edge_index, adj, _, _ = graph
     sgl = SGL(NUM_USERS, NUM_ITEMS, 8, ssl_lambda=0.0, seed=0)
-    lgn = LightGCN(NUM_USERS, NUM_ITEMS, 8, seed=0)
+    lgn = LightGCN(NUM_USERS, NUM_ITEMS, 8, layer_combination="sum", seed=0)
     sgl.on_epoch_start(edge_index)
     (l1, p1), (l2, p2) = sgl.training_loss(adj, *batch), lgn.training_loss(adj, *batch)
     torch.testing.assert_close(l1, l2)
@@ -61,7 +62,13 @@ def test_simgcl_excludes_layer_zero(graph):
     x = model.embedding.weight
     a1 = torch.sparse.mm(adj, x)
     a2 = torch.sparse.mm(adj, a1)
-    torch.testing.assert_close(model.get_embedding(adj), (a1 + a2) / 2)
+    torch.testing.assert_close(model.get_embedding(adj), a1 + a2)
+    mean = SimGCL(NUM_USERS, NUM_ITEMS, 8, num_layers=2, layer_combination="mean", seed=0)
+    torch.testing.assert_close(mean.get_embedding(adj), (a1 + a2) / 2)
+    rlmrec = SimGCL(NUM_USERS, NUM_ITEMS, 8, num_layers=2, include_ego=True, seed=0)
+    torch.testing.assert_close(rlmrec.get_embedding(adj), x + a1 + a2)
+    with pytest.raises(ValueError, match="layer_combination"):
+        SimGCL(NUM_USERS, NUM_ITEMS, 8, layer_combination="max")
 
 
 def test_simgcl_noise_is_sign_aligned_with_norm_eps(graph):
