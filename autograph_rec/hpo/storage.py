@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import random
+import time
 import warnings
 from pathlib import Path
 
@@ -43,15 +45,25 @@ def build_storage(url: str, heartbeat_interval: int = 30, grace_period: int | No
     params = inspect.signature(optuna.storages.RDBStorage).parameters
     callback_arg = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else "failed_trial_callback"
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    with warnings.catch_warnings():  # the retry callback is marked experimental
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period or 2 * heartbeat_interval,
-            **{callback_arg: retry_cls(max_retry=max_retry)},
-        )
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(6):
+        try:
+            with warnings.catch_warnings():  # the retry callback is marked experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period or 2 * heartbeat_interval,
+                    **{callback_arg: retry_cls(max_retry=max_retry)},
+                )
+        except SQLAlchemyError:
+            # workers starting together on a new database race to create its tables; the
+            # loser finds them created on the next attempt
+            if attempt == 5:
+                raise
+            time.sleep(0.5 + random.random())
 
 
 def with_postgres_driver(url: str) -> str:

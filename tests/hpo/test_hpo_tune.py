@@ -98,3 +98,27 @@ def test_cli_tune_prints_best_and_rejects_bad_space(clustered_data, tmp_path, ca
     space.write_text("params:\n  train.lr: {type: float, low: 1, high: 0.1}\n")
     assert main(args) == 2
     assert "parameter 'train.lr': low (1) > high (0.1)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_local_workers_share_the_embedded_study(clustered_data, tmp_path):
+    import subprocess
+    import sys
+    from collections import Counter
+
+    from conftest import base_overrides  # noqa: PLC0415
+
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(SPACE))
+    cmd = [sys.executable, "-m", "autograph_rec.cli", "tune", "--space", str(space), "--dataset", "csv", "--n-trials", "6",
+           "--pruner", "none", "--no-progress", "--output", str(tmp_path / "out")]
+    for item in base_overrides(clustered_data, epochs=10)[1:]:
+        cmd += ["--set", item]
+    # both start at once on a database that does not exist yet (they race to create its tables)
+    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=240)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    study = _load(tmp_path / "out")
+    assert Counter(t.state.name for t in study.trials) == {"COMPLETE": 6}
+    assert all("best trial" in out for out in outputs)
+    assert json.loads((tmp_path / "out" / "best_metrics.json").read_text())["trial"] == study.best_trial.number
