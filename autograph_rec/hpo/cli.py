@@ -20,6 +20,10 @@ def run_tune(args: argparse.Namespace, config: RunConfig, progress: bool = True)
     except ImportError as exc:
         print(f"autograph-rec: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("autograph-rec: interrupted; the running trial is marked FAIL. Run the same command to resume.",
+              file=sys.stderr)
+        return 130
     except (ValueError, RuntimeError) as exc:  # SpaceError, ConfigError, data errors, empty study
         print(f"autograph-rec: {exc}", file=sys.stderr)
         return 2

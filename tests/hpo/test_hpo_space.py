@@ -117,3 +117,19 @@ def test_suggest_config_rebuilds_from_fixed_params():
                                     "model.embedding_dim": {"type": "categorical", "choices": [16, 32]}}})
     config = suggest_config(optuna.trial.FixedTrial({"train.lr": 0.003, "model.embedding_dim": 32}), space)
     assert config.train.lr == 0.003 and config.model.embedding_dim == 32
+
+
+def test_optuna_is_optional(monkeypatch, tmp_path, capsys):
+    import sys
+
+    from autograph_rec.cli import main
+    from autograph_rec.hpo._optuna import require_optuna
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'autograph-rec\[hpo\]'"):
+        require_optuna()
+    space = tmp_path / "space.yaml"
+    space.write_text("params:\n  train.lr: {type: float, low: 0.001, high: 0.1, log: true}\n")
+    load_space(space)  # parsing a space needs no Optuna
+    assert main(["tune", "--space", str(space), "--n-trials", "1", "--output", str(tmp_path / "o")]) == 2
+    assert "autograph-rec[hpo]" in capsys.readouterr().err
