@@ -59,9 +59,9 @@ def tune(
     r"""Run (or join, or resume) a study until it has ``n_trials`` complete or pruned trials.
 
     The objective is the best-epoch **validation** ``metric`` (the space's ``metric``, else
-    ``train.metric``); the test split is only evaluated when the best config is retrained once at
-    the end, into ``<output>/best/``, with ``best.yaml`` (its full config) and
-    ``best_metrics.json`` (validation and test metrics) in ``output``.
+    ``train.metric``); the study never reads a test metric. Test metrics are reported only for
+    the best config, retrained once at the end into ``<output>/best/``, with ``best.yaml`` (its
+    full config) and ``best_metrics.json`` (validation and test metrics) in ``output``.
 
     Several workers may run this on one study at once (same ``storage`` and ``study_name``): the
     count is shared, a worker never starts a trial the count no longer needs, and a worker
