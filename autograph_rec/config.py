@@ -175,6 +175,8 @@ class AutoGraphConfig:
             ``metapath_attention`` or ``gat``.
         paths: metapaths used: ``uqu`` (u→q→u), ``iqi`` (i→q→i), ``ui`` (u→i and i→u).
         factor_weight: weight of factor edges relative to interaction edges.
+        factor_l2: with batch-scope L2, also regularise the factor embeddings of the batch's
+            users and items (otherwise factor rows get no L2 at all).
     """
 
     enabled: bool = False
@@ -184,6 +186,7 @@ class AutoGraphConfig:
     aggregation: str = "plain"
     paths: list[str] = field(default_factory=lambda: ["uqu", "iqi", "ui"])
     factor_weight: float = 1.0
+    factor_l2: bool = True
 
 
 @dataclass

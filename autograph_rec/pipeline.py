@@ -269,7 +269,7 @@ class AutoGraphPipeline:
             graph = self.build_graph()
             graph.save(self.run_dir / "graph.pt")  # the checkpoint needs it to rebuild the wrapper
             model = AutoGraph(backbone, graph, aggregation=ag.aggregation, paths=tuple(ag.paths),
-                              seed=self.config.train.seed)
+                              factor_l2=ag.factor_l2, seed=self.config.train.seed)
             meta["autograph"] = asdict(ag) | {"graph_file": "graph.pt"}
         return _train_and_save(self.config, split, model, meta, self.progress, eval_hook)
 

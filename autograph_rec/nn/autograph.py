@@ -106,6 +106,11 @@ class AutoGraph(torch.nn.Module):
         factor_mean (bool, optional): ``"plain"`` mode: add the mean factor
             embedding to each user/item; default :obj:`True` for :class:`MF`
             only. (default: :obj:`None`)
+        factor_l2 (bool, optional): with the backbone's ``reg_scope="batch"``,
+            also apply L2 to the factor embeddings of the batch's users and
+            items (each counted as often as its entity occurs in the batch,
+            like the backbone's own rows). Without it factor rows are never
+            regularised: they occur in no batch. (default: :obj:`True`)
         seed (int, optional): seeds the new parameters (factor rows, metapath
             and fusion layers, GAT subsample); defaults to the backbone's seed.
     """
@@ -124,6 +129,7 @@ class AutoGraph(torch.nn.Module):
         max_neighbors: int | None = 15,
         gat_dropout: float = 0.0,
         factor_mean: bool | None = None,
+        factor_l2: bool = True,
         seed: int | None = None,
     ):
         super().__init__()
@@ -154,6 +160,11 @@ class AutoGraph(torch.nn.Module):
         self.embedding_dim = backbone.embedding_dim
         self.out_dim = int(getattr(backbone, "out_dim", backbone.embedding_dim))
         self.factor_mean = isinstance(backbone, MF) if factor_mean is None else bool(factor_mean)
+        self.factor_l2 = bool(factor_l2)
+        # entity -> factor edges, factor ids counted from 0: what the batch L2 of factors needs
+        has_factor = (graph.edge_index[0] < self.num_nodes) & (graph.edge_index[1] >= self.num_nodes)
+        self.register_buffer("_factor_src", graph.edge_index[0, has_factor].clone(), persistent=False)
+        self.register_buffer("_factor_dst", graph.edge_index[1, has_factor] - self.num_nodes, persistent=False)
 
         ui_ei, ui_ew = _union_edges(graph, ("ui",))
         self.register_buffer("_ui_edge_index", ui_ei.clone(), persistent=False)
@@ -343,6 +354,20 @@ class AutoGraph(torch.nn.Module):
             z_u, z_i = self.metapath(torch.cat([ego, self.factor_embedding.weight]))
         return self._fuse(out, torch.cat([z_u, z_i])), adj
 
+    def _factor_table(self) -> Tensor:
+        """The factor-node embeddings ``[num_factors, embedding_dim]``."""
+        if self.aggregation == "plain":
+            return self.backbone.embedding.weight[self.num_nodes :]
+        return self.factor_embedding.weight
+
+    def _factor_l2(self, nodes: Tensor, batch_size: int, lambda_reg: float) -> Tensor:
+        # lambda * sum over batch entities of ||their factor rows||^2 / 2 / B, as a
+        # per-factor count times the row norm: O(entity-factor edges), no gather backward.
+        table = self._factor_table()
+        occurs = torch.bincount(nodes, minlength=self.num_nodes).to(table.dtype)[self._factor_src]
+        counts = table.new_zeros(self.num_factors).index_add_(0, self._factor_dst, occurs)
+        return lambda_reg * (counts * table.square().sum(-1)).sum() / 2 / batch_size
+
     def _own_parameters(self):
         return [p for name, p in self.named_parameters() if not name.startswith("backbone.") and p.requires_grad]
 
@@ -404,6 +429,8 @@ class AutoGraph(torch.nn.Module):
             own = self._own_parameters()
             if own:
                 reg = reg + lambda_reg * sum(param.square().sum() for param in own)
+        elif lambda_reg != 0 and self.factor_l2 and self.num_factors:
+            reg = reg + self._factor_l2(nodes, batch, lambda_reg)
         terms["reg"] = reg
         terms.update(bb.auxiliary_loss(bb_adj, users, pos_items))
         loss = sum(terms.values())

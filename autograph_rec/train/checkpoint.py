@@ -40,7 +40,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
         graph_file = path.parent / meta["autograph"]["graph_file"]
         if not graph_file.is_file():
             raise FileNotFoundError(f"AutoGraph checkpoint {path} needs its graph file {graph_file}")
-        options = {k: v for k, v in meta["autograph"].items() if k in ("aggregation", "paths")}
+        options = {k: v for k, v in meta["autograph"].items() if k in ("aggregation", "paths", "factor_l2")}
         model = AutoGraph(model, AugmentedGraph.load(graph_file), seed=meta["kwargs"].get("seed"),
                           **{**options, "paths": tuple(options.get("paths", ("uqu", "iqi", "ui")))})
     state = torch.load(path.with_suffix(".pt"), map_location=device, weights_only=True)

@@ -292,3 +292,27 @@ def test_module_cached_gcn_sees_the_real_graph(aug):
     model = AutoGraph.from_module(module, graph, embedding_dim=DIM, seed=0, input_format="adj_t")
     users, items = model.user_item_embeddings(None)
     assert users.shape == (U, 6) and items.shape == (I, 6)
+
+
+@pytest.mark.parametrize("aggregation", ["plain", "metapath_mean"])
+def test_factor_l2_counts_the_batch_entities_factors(aug, aggregation):
+    # The batch-scope L2 of factor rows equals a hand-computed sum over the batch's users'
+    # and items' factor rows (each entity as often as it occurs); factor_l2=False drops it.
+    users, pos, neg = torch.tensor([0, 0, 3]), torch.tensor([1, 2, 2]), torch.tensor([4, 5, 1])
+    lam, graph = 0.5, aug[0]
+    on, off = wrap("lightgcn", graph, aggregation), wrap("lightgcn", graph, aggregation, factor_l2=False)
+    reg_on = on.training_loss(None, users, pos, neg, lam)[1]["reg"]
+    reg_off = off.training_loss(None, users, pos, neg, lam)[1]["reg"]
+    table = on._factor_table().detach()
+    ei = graph.edge_index
+    expected = 0.0
+    for node in torch.cat([users, pos + U, neg + U]).tolist():
+        factors = ei[1, (ei[0] == node) & (ei[1] >= U + I)] - (U + I)
+        assert len(factors) == 2  # two levels
+        expected += table[factors].square().sum().item()
+    assert reg_on - reg_off == pytest.approx(lam * expected / 2 / 3, rel=1e-4)
+    # The factor rows receive gradient from the L2 term.
+    on.zero_grad()
+    on._factor_l2(torch.cat([users, pos + U, neg + U]), 3, lam).backward()
+    grad = on.backbone.embedding.weight.grad[U + I:] if aggregation == "plain" else on.factor_embedding.weight.grad
+    assert grad.abs().sum() > 0
