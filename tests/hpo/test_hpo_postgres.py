@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from autograph_rec.hpo.storage import with_postgres_driver
-from conftest import base_overrides
+from _hpo_data import base_overrides
 
 N_TRIALS = 8
 

@@ -4,6 +4,7 @@ settings are tunable and re-quantize the cached vectors (deterministic fake LLM,
 import importlib.util
 
 import pytest
+from _hpo_data import base_overrides, write_clustered_csv
 
 from autograph_rec.config import RunConfig
 from autograph_rec.hpo import parse_space, tune
@@ -17,8 +18,6 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.slow
 def test_trials_reuse_profiles_and_vectors(tmp_path, monkeypatch):
-    from conftest import base_overrides, write_clustered_csv  # noqa: PLC0415
-
     data = write_clustered_csv(tmp_path / "data", num_users=48, num_items=60, per_user=8)  # few texts to encode
 
     import autograph_rec.encode as encode

@@ -5,6 +5,7 @@ import json
 import optuna
 import pytest
 import yaml
+from _hpo_data import base_overrides
 
 from autograph_rec.cli import main
 from autograph_rec.config import RunConfig
@@ -83,8 +84,6 @@ def test_pruning_hook_reports_and_raises():
 
 
 def test_cli_tune_prints_best_and_rejects_bad_space(clustered_data, tmp_path, capsys):
-    from conftest import base_overrides  # noqa: PLC0415
-
     space = tmp_path / "space.yaml"
     space.write_text(yaml.safe_dump(SPACE))
     args = ["tune", "--space", str(space), "--dataset", "csv", "--n-trials", "2", "--pruner", "none",
@@ -105,8 +104,6 @@ def test_two_local_workers_share_the_embedded_study(clustered_data, tmp_path):
     import subprocess
     import sys
     from collections import Counter
-
-    from conftest import base_overrides  # noqa: PLC0415
 
     space = tmp_path / "space.yaml"
     space.write_text(yaml.safe_dump(SPACE))
