@@ -120,7 +120,9 @@ class LLMConfig:
         model: model name (``openai``) or path (``transformers``).
         base_url: server URL for ``openai``, e.g. ``http://127.0.0.1:8000/v1``.
         api_key_env: name of the environment variable holding the API key.
-        max_new_tokens: generation budget per profile.
+        max_new_tokens: generation budget per profile (a retry of a truncated profile gets 1.5x).
+        repetition_penalty: penalty on already generated tokens; small models such as SmolLM2
+            loop without one.
         temperature: 0 = greedy.
         batch_size: prompts per generate call (local) / concurrent requests (HTTP).
         limit: profile only the first N users and N items (quick looks; ``None``: all).
@@ -132,7 +134,8 @@ class LLMConfig:
     model: str | None = None
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
-    max_new_tokens: int = 256
+    max_new_tokens: int = 192
+    repetition_penalty: float = 1.1
     temperature: float = 0.0
     batch_size: int = 16
     limit: int | None = None

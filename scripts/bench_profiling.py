@@ -18,10 +18,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import header, write_result  # noqa: E402
 
-from autograph_rec.data import load_dataset, split_dataset  # noqa: E402
+from autograph_rec.config import DataConfig, LLMConfig  # noqa: E402
 from autograph_rec.llm import GenerationSettings  # noqa: E402
 from autograph_rec.llm.registry import build_llm  # noqa: E402
+from autograph_rec.pipeline import prepare_data  # noqa: E402
 from autograph_rec.profiling import Profiler  # noqa: E402
+
+# The pipeline's defaults, so `autograph-rec run --llm smollm2 --set llm.cache=<this cache>` reuses
+# every response generated here (same prompts, same settings, same cache keys).
+DEFAULTS = LLMConfig()
 
 
 def main() -> None:
@@ -32,8 +37,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--items", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-new-tokens", type=int, default=192)
-    parser.add_argument("--repetition-penalty", type=float, default=1.1)
+    parser.add_argument("--max-new-tokens", type=int, default=DEFAULTS.max_new_tokens)
+    parser.add_argument("--repetition-penalty", type=float, default=DEFAULTS.repetition_penalty)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache", default="runs/bench_profiling/llm_responses.sqlite")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -44,8 +49,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    dataset = load_dataset("ml-100k", args.data_dir)
-    split = split_dataset(dataset, "random", seed=0)
+    dataset, split = prepare_data(DataConfig(name="ml-100k", data_dir=args.data_dir))
     Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"smollm2": {"batch_size": args.batch_size}, "llamacpp": {},
               "openai": {"base_url": args.base_url, "model": args.model}}[args.llm]

@@ -51,7 +51,8 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
             kwargs.update(base_url=llm_cfg.base_url, model=llm_cfg.model, api_key_env=llm_cfg.api_key_env,
                           max_concurrency=llm_cfg.batch_size)
         llm = build_llm(llm_cfg.backend, cache=cache, **kwargs)
-    settings = GenerationSettings(temperature=llm_cfg.temperature, max_new_tokens=llm_cfg.max_new_tokens)
+    settings = GenerationSettings(temperature=llm_cfg.temperature, max_new_tokens=llm_cfg.max_new_tokens,
+                                  repetition_penalty=llm_cfg.repetition_penalty)
     profiler = Profiler(llm, settings=settings, chunk_size=max(llm_cfg.batch_size, 1) * 4, show_progress=progress) if llm else None
     builder = profiler or Profiler(None)  # prompt building needs no model
     texts: dict[str, list[str]] = {}
