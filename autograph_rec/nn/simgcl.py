@@ -37,10 +37,9 @@ class SimGCL(LightGCN):
         layer_combination (str, optional): ``"mean"`` or ``"sum"`` of the
             combined layers. The contrastive loss is scale-free while BPR is
             not, so the sum (larger scores) gives BPR more weight against it:
-            at initialisation on MovieLens-100K the InfoNCE gradient was 174x
-            BPR's with the mean of 4 layers and 11x with their sum (SGL), and
-            with the mean SGL never left BPR's initial 0.693 at
-            ``ssl_lambda=0.1``. (default: :obj:`"sum"`)
+            at initialisation on MovieLens-100K the InfoNCE gradient was 971x
+            BPR's with the mean of layers 1..3 and 107x with their sum
+            (``scripts/ssl_gradient_ratio.py``). (default: :obj:`"sum"`)
         include_ego (bool, optional): include layer 0 in the combination.
             (default: :obj:`False`)
         reg_scope (str, optional): ``"batch"`` or ``"all"``. (default: :obj:`"batch"`)
