@@ -81,6 +81,9 @@ class TrainConfig:
         device: ``cpu``, ``cuda``, ``cuda:1`` or ``auto``.
         num_threads: torch CPU threads (``None``: torch's default).
         save_checkpoint: write ``model.pt`` (state_dict) + ``model.json`` to the run directory.
+        evaluate_test: evaluate the restored best model on the test set (``False`` in tuning
+            trials, whose selection must never see test data; ``metrics.json`` then has
+            ``"test": {}``).
     """
 
     epochs: int = 300
@@ -95,6 +98,7 @@ class TrainConfig:
     device: str = "auto"
     num_threads: int | None = None
     save_checkpoint: bool = True
+    evaluate_test: bool = True
 
 
 @dataclass

@@ -84,7 +84,8 @@ class PipelineObjective:
     def config_for(self, trial) -> RunConfig:
         config = suggest_config(trial, self.space, self.base_config)
         run_dir = self.output / "trials" / f"{trial.number:04d}"
-        return replace(config, output=str(run_dir), train=replace(config.train, save_checkpoint=False))
+        return replace(config, output=str(run_dir),
+                       train=replace(config.train, save_checkpoint=False, evaluate_test=False))
 
     def __call__(self, trial) -> float:
         optuna = require_optuna()

@@ -1,6 +1,7 @@
 """tune() with the embedded default storage: files, resume, the CLI, and real pruning."""
 
 import json
+from pathlib import Path
 
 import optuna
 import pytest
@@ -32,6 +33,9 @@ def test_embedded_storage_best_config_and_resume(base_config, tmp_path):
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
     assert second.counts == {"complete": 4, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
     assert {t.user_attrs["run_dir"] for t in study.trials} == {str(out / "trials" / f"{i:04d}") for i in range(4)}
+    # trials never compute test metrics: selection cannot see them even by accident
+    for t in study.trials:
+        assert json.loads((Path(t.user_attrs["run_dir"]) / "metrics.json").read_text())["test"] == {}
     # reaching the budget again runs nothing
     third = tune(parse_space(SPACE), base_config, out, n_trials=4, pruner="none", seed=3, retrain=False)
     assert len(_load(out).trials) == 4 and third.retrained is None
