@@ -59,14 +59,28 @@ def base_overrides(args, model: str, seed: int, out: Path) -> list[str]:
 def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict:
     out = Path(args.runs) / args.dataset / f"{model}-{variant.replace(' ', '_').replace('/', '')}-seed{seed}"
     sets = base_overrides(args, model, seed, out) + extra
+    if variant != "vanilla":
+        llm = "smollm2" if variant == "smollm2" else "none"
+        sets += ["autograph.enabled=true", f"llm.backend={llm}", *args.autograph_set]
+    # A finished run is kept as one JSON line keyed by its exact overrides, so a killed
+    # benchmark restarts where it stopped and a changed setting never reuses a stale row.
+    done_file = Path(args.runs) / args.dataset / "rows.jsonl"
+    key = json.dumps(sorted(sets))
+    if done_file.exists():
+        for line in done_file.read_text().splitlines():
+            rec = json.loads(line)
+            if rec.get("key") == key:
+                print(f"reusing finished run {out}", flush=True)
+                return rec["row"]
     if variant == "vanilla":
         result = run_training(RunConfig().with_overrides(sets), progress=False)
     else:
-        llm = "smollm2" if variant == "smollm2" else "none"
-        sets += ["autograph.enabled=true", f"llm.backend={llm}", *args.autograph_set]
         # every seed shares one profile/vector cache folder per LLM, so only training-side stages rerun
         result = AutoGraphPipeline(RunConfig().with_overrides(sets), progress=False).run()
     row = {"model": model, "variant": variant, "seed": seed, **result.to_json()}
+    done_file.parent.mkdir(parents=True, exist_ok=True)
+    with done_file.open("a") as f:
+        f.write(json.dumps({"key": key, "row": row}, default=str) + "\n")
     print(json.dumps({k: row[k] for k in ("model", "variant", "seed", "best_epoch")} | {"test": result.test}), flush=True)
     return row
 

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--repetition-penalty", type=float, default=DEFAULTS.repetition_penalty)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache", default="runs/bench_profiling/llm_responses.sqlite")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch / llama.cpp (default: the library's choice)")
     parser.add_argument("--encode", type=int, default=200, help="texts for the encoder throughput test (0: skip)")
     args = parser.parse_args()
 
@@ -51,7 +51,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     dataset, split = prepare_data(DataConfig(name="ml-100k", data_dir=args.data_dir))
     Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
-    kwargs = {"smollm2": {"batch_size": args.batch_size}, "llamacpp": {},
+    kwargs = {"smollm2": {"batch_size": args.batch_size}, "llamacpp": {"n_threads": args.threads},
               "openai": {"base_url": args.base_url, "model": args.model}}[args.llm]
     t0 = time.perf_counter()
     llm = build_llm(args.llm, cache=args.cache, **kwargs)
@@ -64,7 +64,8 @@ def main() -> None:
     for kind, prof in (("items", items), ("users", users)):
         s = prof.stats
         fails = int((prof.frame["status"] != "ok").sum())
-        rows.append(f"| {kind} | {len(prof.frame)} | {s.get('calls', 0)} | {s.get('cached', 0)} | {s.get('profiles_per_s', 0):.3f} | "
+        rows.append(f"| {kind} | {len(prof.frame)} | {s.get('generated_rows', 0)} | {s.get('calls', 0)} | {s.get('cached', 0)} | "
+                    f"{s.get('profiles_per_s', 0):.3f} | "
                     f"{s.get('tokens_per_s', 0):.1f} | {fails / max(len(prof.frame), 1):.1%} |")
         for rec in prof.frame.head(2 if kind == "items" else 1).to_dict("records"):
             examples.append(f"**{kind[:-1]} {rec['id']}** (status {rec['status']}):\n\n```\n{rec['text']}\n```")
@@ -89,7 +90,7 @@ def main() -> None:
         f"batch {args.batch_size}; retries (sampled) for empty/refused/repetitive/truncated outputs\n"
         f"- wall time including model load: {total:.0f} s\n",
     )
-    md += "\n| kind | rows | generated calls | cached | profiles/s | tokens/s | failure rate |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    md += "\n| kind | rows | rows generated | generated calls | cached calls | profiles/s | tokens/s | failure rate |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     if enc_lines:
         md += "\n| encoder | texts | dim | texts/s |\n|---|---|---|---|\n" + "\n".join(enc_lines) + "\n"
     md += "\nExample profiles, verbatim:\n\n" + "\n\n".join(examples) + "\n"

@@ -43,7 +43,9 @@ class Profiles:
         messages (list): The final prompt of each row (for the LLM encoder).
         stats (dict): ``calls`` (generated, not cached), ``cached``,
             ``prompt_tokens``/``completion_tokens`` (of generated calls),
-            ``seconds``, ``profiles_per_s``, ``tokens_per_s``, ``failed``.
+            ``rows``, ``generated_rows`` (rows not served from the cache),
+            ``seconds``, ``profiles_per_s`` (generated rows per second),
+            ``tokens_per_s``, ``failed``, ``retried``.
     """
 
     kind: str
@@ -248,10 +250,14 @@ class Profiler:
             "completion_tokens": [g.completion_tokens for g in gens],
             "cached": [g.cached for g in gens],
         })
+        # Throughput counts only rows this run generated: rows served from the cache on a
+        # resumed run cost (almost) nothing and would inflate profiles/s.
+        fresh = int((~frame["cached"].astype(bool)).sum())
         stats.update(
-            rows=n, seconds=round(secs, 3), failed=int((frame["status"] != OK).sum()),
+            rows=n, generated_rows=fresh, seconds=round(secs, 3),
+            failed=int((frame["status"] != OK).sum()),
             retried=int((frame["attempts"] > 1).sum()),
-            profiles_per_s=round(n / secs, 3) if secs > 0 else None,
+            profiles_per_s=round(fresh / secs, 3) if secs > 0 else None,
             tokens_per_s=round(stats["completion_tokens"] / secs, 2) if secs > 0 else None,
             template=f"{tpl.id}@{tpl.version}", model=self.llm.model_id,
             backend=self.llm.backend,

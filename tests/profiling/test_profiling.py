@@ -97,10 +97,12 @@ def test_profiles_cached_and_template_version_in_key(tmp_path, monkeypatch):
     llm = CachedLLM(fake, str(tmp_path / "c.sqlite"))
     prof = Profiler(llm, GenerationSettings(max_new_tokens=64))
     first = prof.profile_users(ds, split)
-    assert first.stats["calls"] == 2 and first.stats["cached"] == 0
+    assert first.stats["calls"] == 2 and first.stats["cached"] == 0 and first.stats["generated_rows"] == 2
     assert (first.frame["status"] == "ok").all() and first.frame["id"].tolist() == [0, 1]
     again = prof.profile_users(ds, split)
     assert again.stats["calls"] == 0 and again.stats["cached"] == 2
+    # rows served from the cache are not throughput
+    assert again.stats["generated_rows"] == 0 and again.stats["profiles_per_s"] == 0
     assert again.texts == first.texts and len(fake.calls) == 2
     bumped = dict(tmod.TEMPLATES)
     old = bumped[("user", "movies")]
