@@ -203,6 +203,8 @@ class Profiler:
                 stats["prompt_tokens"] += g.prompt_tokens
                 stats["completion_tokens"] += g.completion_tokens
 
+        # the request's text, to catch outputs that copy the prompt instead of answering it
+        prompts = ["\n".join(m["content"] for m in msgs) for msgs in messages]
         todo = list(range(n))
         for attempt in range(self.max_retries + 1):
             if not todo:
@@ -225,7 +227,7 @@ class Profiler:
 
                     outs = self._call([messages[r] for r in chunk], settings, tpl, on_result)
                     for r, g in zip(chunk, outs):
-                        verdict = check_output(g)
+                        verdict = check_output(g, prompt=prompts[r])
                         attempts[r] += 1
                         if status[r] and status[r] != OK:
                             failures[r].append(status[r])

@@ -1,4 +1,4 @@
-"""Detect unusable LLM outputs: empty, truncated or refused."""
+"""Detect unusable LLM outputs: empty, truncated, refused, looping or echoing the prompt."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from ..llm.base import Generation
 
-OK, EMPTY, TRUNCATED, REFUSED, REPETITIVE = "ok", "empty", "truncated", "refused", "repetitive"
+OK, EMPTY, TRUNCATED, REFUSED, REPETITIVE, ECHO = "ok", "empty", "truncated", "refused", "repetitive", "echo"
 
 # Openings of refusals and "I don't know this item" answers, checked near the start only
 # (a profile may legitimately say "cannot" later on).
@@ -26,18 +26,49 @@ def distinct_trigram_ratio(text: str) -> float:
     return len(set(grams)) / len(grams) if grams else 1.0
 
 
+def _trigrams(words: list) -> set:
+    return set(zip(words, words[1:], words[2:]))
+
+
+def echoes_prompt(text: str, prompt: str, min_chars: int = 20, max_share: float = 0.5,
+                  line_overlap: float = 0.75) -> bool:
+    """Whether the output mostly replays the prompt instead of answering it.
+
+    Small models often restart the prompt's scaffolding ("This user is a 24-year-old male
+    ...", "The user interacted with these movies:") and continue with invented entries, or
+    copy the history list back. A line of at least :obj:`min_chars` characters counts as
+    copied when at least :obj:`line_overlap` of its word 3-grams occur in :obj:`prompt`
+    (so "This user is ..." copies "The user is ..."). The output is an echo when its first
+    two lines are copied (the prompt restarted) or at least two and at least
+    :obj:`max_share` of its lines are. A restated title line above a real answer is not
+    an echo.
+    """
+    seen = _trigrams(prompt.split())
+    hits = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(line.strip()) < min_chars or len(words) < 3:
+            continue
+        grams = _trigrams(words)
+        hits.append(sum(g in seen for g in grams) >= line_overlap * len(grams))
+    return hits[:2] == [True, True] or (sum(hits) >= 2 and sum(hits) >= max_share * len(hits))
+
+
 def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160,
-                 min_distinct: float = 0.5) -> str:
+                 min_distinct: float = 0.5, prompt: str = "") -> str:
     r"""Classify a generation as :obj:`"ok"`, :obj:`"empty"` (nothing or
     fewer than :obj:`min_chars` characters), :obj:`"refused"` (a refusal near
-    the start), :obj:`"repetitive"` (fewer than :obj:`min_distinct` of its
-    word 3-grams distinct, over 30+ words) or :obj:`"truncated"` (stopped by
-    the token budget)."""
+    the start), :obj:`"echo"` (mostly lines copied from :obj:`prompt`,
+    the request's text; see :func:`echoes_prompt`), :obj:`"repetitive"` (fewer than :obj:`min_distinct`
+    of its word 3-grams distinct, over 30+ words) or :obj:`"truncated"`
+    (stopped by the token budget)."""
     text = (gen.text or "").strip()
     if len(text) < min_chars:
         return EMPTY
     if _REFUSAL.search(text[:refusal_window]):
         return REFUSED
+    if prompt and echoes_prompt(text, prompt, min_chars):
+        return ECHO
     if len(text.split()) >= 30 and distinct_trigram_ratio(text) < min_distinct:
         return REPETITIVE
     if gen.finish_reason == "length":

@@ -178,3 +178,33 @@ def test_repetitive_outputs_are_flagged():
              "plot/theme: justice, survival and family. mood/tone: tense but hopeful. "
              "soundtrack: orchestral scores. director/actors: Spielberg, Hanks, Freeman.")
     assert check_output(Generation(prose)) == "ok"
+
+
+def test_prompt_echoes_are_flagged_and_retried():
+    prompt = ("You are an expert in movies.\nThe user is 24-year-old male, occupation: technician.\n"
+              "The user interacted with these movies, oldest first:\n1. Homeward Bound: The Incredible Journey (1993)\n"
+              "2. Carlito's Way (1993)\n3. Legends of the Fall (1994)\n4. Searching for Bobby Fischer (1993)")
+    # restarts the prompt (near-verbatim) and invents a list: SmolLM2-135M does this
+    restart = ("This user is 24-year-old male, occupation: technician.\n"
+               "The user interacted with these movies, oldest first:\n1. The Mona Lisa (1973)")
+    assert check_output(Generation(restart), prompt=prompt) == "echo"
+    # copies the history back as its "preferences"
+    copy = ("The user's preferences are:\n1. Homeward Bound: The Incredible Journey (1993)\n"
+            "2. Carlito's Way (1993)\n3. Legends of the Fall (1994)\n4. Searching for Bobby Fischer (1993)")
+    assert check_output(Generation(copy), prompt=prompt) == "echo"
+    # one restated line above a real answer is fine, and without a prompt nothing is an echo
+    answer = ("The user is 24-year-old male, occupation: technician.\n"
+              "genre: family adventure and legal dramas.\nmood/tone: earnest, hopeful stories.")
+    assert check_output(Generation(answer), prompt=prompt) == "ok"
+    assert check_output(Generation(restart)) == "ok"
+
+    ds, _ = toy(num_users=1)
+    calls = []
+
+    def parrot(messages):  # echoes the request once, then answers
+        calls.append(1)
+        return messages[-1]["content"] if len(calls) == 1 else "genre: drama. mood/tone: tense and hopeful."
+
+    out = Profiler(FakeLLM(responder=parrot), max_retries=1).profile_items(ds, ids=[0])
+    row = out.frame.iloc[0]
+    assert row["status"] == "ok" and row["failures"] == "echo" and row["attempts"] == 2
