@@ -63,10 +63,9 @@ def main() -> None:
     rows, examples = [], []
     for kind, prof in (("items", items), ("users", users)):
         s = prof.stats
-        fails = int((prof.frame["status"] != "ok").sum())
         rows.append(f"| {kind} | {len(prof.frame)} | {s.get('generated_rows', 0)} | {s.get('calls', 0)} | {s.get('cached', 0)} | "
                     f"{s.get('profiles_per_s', 0):.3f} | "
-                    f"{s.get('tokens_per_s', 0):.1f} | {fails / max(len(prof.frame), 1):.1%} |")
+                    f"{s.get('tokens_per_s', 0):.1f} | {s['failed'] / max(len(prof.frame), 1):.1%} |")
         for rec in prof.frame.head(2 if kind == "items" else 1).to_dict("records"):
             examples.append(f"**{kind[:-1]} {rec['id']}** (status {rec['status']}):\n\n```\n{rec['text']}\n```")
     enc_lines = []
@@ -87,7 +86,7 @@ def main() -> None:
         f"- sample: first {args.items} items and first {args.users} users (internal ids); user prompts use the last ≤30 "
         f"training items (random per-user 80/10/10 split, seed 0)\n"
         f"- generation: greedy, max {args.max_new_tokens} new tokens, repetition penalty {args.repetition_penalty}, "
-        f"batch {args.batch_size}; retries (sampled) for empty/refused/repetitive/truncated outputs\n"
+        f"batch {args.batch_size}; retries (sampled) for empty/refused/echoing/repetitive/truncated outputs\n"
         f"- wall time including model load: {total:.0f} s\n",
     )
     md += "\n| kind | rows | rows generated | generated calls | cached calls | profiles/s | tokens/s | failure rate |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"

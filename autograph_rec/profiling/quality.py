@@ -19,15 +19,14 @@ _REFUSAL = re.compile(
 )
 
 
+def _trigrams(words: list) -> list:
+    return list(zip(words, words[1:], words[2:]))
+
+
 def distinct_trigram_ratio(text: str) -> float:
     """Share of distinct word 3-grams: ~1 for prose, near 0 for a looping model."""
-    words = text.split()
-    grams = list(zip(words, words[1:], words[2:]))
+    grams = _trigrams(text.split())
     return len(set(grams)) / len(grams) if grams else 1.0
-
-
-def _trigrams(words: list) -> set:
-    return set(zip(words, words[1:], words[2:]))
 
 
 def echoes_prompt(text: str, prompt: str, min_chars: int = 20, max_share: float = 0.5,
@@ -43,13 +42,13 @@ def echoes_prompt(text: str, prompt: str, min_chars: int = 20, max_share: float 
     :obj:`max_share` of its lines are. A restated title line above a real answer is not
     an echo.
     """
-    seen = _trigrams(prompt.split())
+    seen = set(_trigrams(prompt.split()))
     hits = []
     for line in text.splitlines():
         words = line.split()
         if len(line.strip()) < min_chars or len(words) < 3:
             continue
-        grams = _trigrams(words)
+        grams = set(_trigrams(words))
         hits.append(sum(g in seen for g in grams) >= line_overlap * len(grams))
     return hits[:2] == [True, True] or (sum(hits) >= 2 and sum(hits) >= max_share * len(hits))
 
