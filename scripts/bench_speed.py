@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def run_ours(npz: str, args) -> dict:
     train_cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, reg_weight=args.reg, eval_every=args.eval_every,
         patience=args.patience, warmup_epochs=0, metric="recall@20", seed=args.seed, device="cpu", save_checkpoint=False,
+        keep_freed_memory=not args.default_allocator,
     )
     result = Trainer(model, split, train_cfg, EvalConfig(ks=[20], metrics=["recall", "ndcg"]), progress=False).fit()
     return {
@@ -90,6 +92,12 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="train ours with TrainConfig(keep_freed_memory=False), glibc's default behaviour")
+    parser.add_argument("--malloc-env", action="store_true",
+                        help="run every implementation with MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ set to what "
+                             "keep_freed_memory() sets (an allocator-neutral comparison)")
+    parser.add_argument("--tag", default="", help="suffix of the result file name (docs/results/speed_lightgcn<tag>.*)")
     parser.add_argument("--reuse", help="JSON lines of earlier results (this script's output) to keep instead of rerunning")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dataset-name", help=argparse.SUPPRESS)
@@ -103,6 +111,9 @@ def main() -> None:
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if args.malloc_env:  # the glibc settings of autograph_rec.train.allocator, for every process
+        env.update(MALLOC_MMAP_THRESHOLD_=str(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_=str(1024 * 1024 * 1024))
     results = []
     reused = []
     if args.reuse:
@@ -124,8 +135,10 @@ def main() -> None:
                        "--workdir", str(work / f"recbole-{name}"), *common_flags(args)]
             if args.threads:
                 cmd += ["--threads", str(args.threads)]
+            if impl == "ours" and args.default_allocator:
+                cmd += ["--default-allocator"]
             print("running", " ".join(cmd), flush=True)
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 raise RuntimeError(f"{impl} on {name} failed:\n{proc.stderr[-3000:]}")
             row = last_json_line(proc.stdout)
@@ -148,12 +161,13 @@ def main() -> None:
         f"- split: ml-100k random per-user 80/10/10 (seed 0); rlmrec-amazon RLMRec's published split\n"
         f"- settings: dim {args.dim}, {args.layers} layers, Adam lr {args.lr}, batch {args.batch_size}, L2 {args.reg}, "
         f"eval every {args.eval_every} epochs, patience {args.patience}, seed {args.seed}; epoch cap per row in the table\n"
-        f"- threads: {args.threads or 'torch default'} per process; other jobs shared the 2 cores during the run, so "
-        f"absolute seconds are inflated — compare the ratios, measured in the same run\n",
+        f"- threads: {args.threads or 'torch default'} per process, one implementation at a time\n"
+        f"- allocator: {'glibc thresholds set by MALLOC_* env for every process' if args.malloc_env else 'each as shipped'}"
+        f"{'; ours with keep_freed_memory=False' if args.default_allocator else ''}\n",
     )
     md += "\n" + "\n".join(lines) + "\n"
     print(md)
-    write_result("speed_lightgcn", md, {"results": results})
+    write_result(f"speed_lightgcn{args.tag}", md, {"results": results})
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from ..data import DataSplit, NegativeSampler, bpr_batches
 from ..eval import RankingEvaluator
 from ..graph.bipartite import bipartite_edge_index
 from ..nn.propagation import normalized_adjacency
+from .allocator import keep_freed_memory
 from .early_stopping import EarlyStopping
-from .utils import resolve_device, seed_everything
+from .utils import make_adam, resolve_device, seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -141,11 +142,13 @@ class Trainer:
         seed_everything(cfg.seed)
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
+        if cfg.keep_freed_memory and self.device.type == "cpu":
+            keep_freed_memory()
         self.split.require_train_for("valid")
         generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         edge_index, adj = self.build_graph()
         sampler = NegativeSampler(self.split.train, self.split.num_users, self.split.num_items, self.device)
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        optimizer = make_adam(self.model.parameters(), cfg.lr)
         stopper = EarlyStopping(cfg.patience, cfg.warmup_epochs)
         history: list[dict[str, Any]] = []
         train_seconds, eval_seconds, n_evals = 0.0, 0.0, 0

@@ -5,6 +5,7 @@ import torch
 
 from autograph_rec.graph.bipartite import bipartite_edge_index
 from autograph_rec.nn.propagation import (
+    csr_mm,
     adjacency_edge_index,
     drop_adjacency_entries,
     multi_hop_propagate,
@@ -159,3 +160,19 @@ def test_multi_hop_propagate_matches_layer_list(alpha):
     torch.testing.assert_close(multi_hop_propagate(adj, x, alpha), ref)
     dropped, dropped_t = drop_adjacency_entries(adj, 0.4, generator=torch.Generator().manual_seed(0))
     assert torch.autograd.gradcheck(lambda t: multi_hop_propagate(dropped, t, alpha, dropped_t), (x,))
+
+
+def test_csr_mm_ignores_uninitialised_output_memory():
+    # csr_mm writes into torch.empty memory with beta=0: rows without stored
+    # entries must come out as exact zeros, never as leftovers of freed tensors.
+    dense = torch.zeros(64, 48)
+    dense[::3, ::5] = torch.arange(1.0, 1 + dense[::3, ::5].numel()).view(dense[::3, ::5].shape)
+    adj = dense.to_sparse_csr()
+    x = torch.randn(48, 16)
+    for _ in range(3):
+        del_me = torch.full((64, 16), float("nan"))  # poison the allocator's free list
+        del del_me
+        out = csr_mm(adj, x)
+        assert torch.isfinite(out).all()
+        torch.testing.assert_close(out, dense @ x)
+        assert (out[1::3] == 0).all()
