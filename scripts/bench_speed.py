@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def run_ours(npz: str, args) -> dict:
     train_cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, reg_weight=args.reg, eval_every=args.eval_every,
         patience=args.patience, warmup_epochs=0, metric="recall@20", seed=args.seed, device="cpu", save_checkpoint=False,
-        keep_freed_memory=not args.default_allocator,
+        keep_freed_memory=not args.default_allocator,  # the ours-glibc variant
     )
     result = Trainer(model, split, train_cfg, EvalConfig(ks=[20], metrics=["recall", "ndcg"]), progress=False).fit()
     return {
@@ -75,10 +76,41 @@ def last_json_line(text: str) -> dict:
     raise RuntimeError(f"no JSON result in output:\n{text[-2000:]}")
 
 
+IMPLS = ("ours", "ours-glibc", "pyg", "pyg-keep", "recbole", "recbole-keep")
+# what autograph_rec.train.allocator.keep_freed_memory() sets, as glibc environment variables
+KEEP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRIM_THRESHOLD_": str(1024 * 1024 * 1024)}
+
+
+def run_impl(impl: str, name: str, npz: Path, work: Path, args) -> dict:
+    """Run one implementation variant in its own process; returns its JSON result row."""
+    base = impl.split("-")[0]
+    env = dict(os.environ)
+    if impl.endswith("-keep"):
+        env.update(KEEP_ENV)
+    if base == "ours":
+        cmd = [sys.executable, __file__, "--worker", str(npz), "--dataset-name", name, *common_flags(args)]
+        if impl == "ours-glibc":
+            cmd += ["--default-allocator"]
+    elif base == "pyg":
+        cmd = [sys.executable, str(HERE / "compare" / "pyg_lightgcn.py"), str(npz), "--dataset", name, *common_flags(args)]
+    else:
+        cmd = [args.recbole_python, str(HERE / "compare" / "recbole_lightgcn.py"), str(npz), "--dataset", name,
+               "--workdir", str(work / f"recbole-{name}"), *common_flags(args)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    print("running", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{impl} on {name} failed:\n{proc.stderr[-3000:]}")
+    row = last_json_line(proc.stdout)
+    row["impl"], row["dataset"], row["max_epochs"] = impl, name, args.epochs
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["ml-100k", "rlmrec-amazon"])
-    parser.add_argument("--impls", nargs="+", default=["ours", "pyg", "recbole"])
+    parser.add_argument("--impls", nargs="+", default=["ours", "pyg", "recbole"], choices=IMPLS)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--work", default="runs/bench_speed")
     parser.add_argument("--recbole-python", default=str(Path.home() / ".." / "work" / ".venv-recbole" / "bin" / "python"))
@@ -92,11 +124,10 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--default-allocator", action="store_true",
-                        help="train ours with TrainConfig(keep_freed_memory=False), glibc's default behaviour")
-    parser.add_argument("--malloc-env", action="store_true",
-                        help="run every implementation with MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ set to what "
-                             "keep_freed_memory() sets (an allocator-neutral comparison)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds; the implementations run interleaved in each round and the table shows the "
+                             "median seconds (min-max), which steadies numbers on a noisy shared machine")
+    parser.add_argument("--default-allocator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tag", default="", help="suffix of the result file name (docs/results/speed_lightgcn<tag>.*)")
     parser.add_argument("--reuse", help="JSON lines of earlier results (this script's output) to keep instead of rerunning")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -111,50 +142,41 @@ def main() -> None:
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    if args.malloc_env:  # the glibc settings of autograph_rec.train.allocator, for every process
-        env.update(MALLOC_MMAP_THRESHOLD_=str(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_=str(1024 * 1024 * 1024))
-    results = []
+    results: list[dict] = []
     reused = []
     if args.reuse:
         reused = [json.loads(line) for line in Path(args.reuse).read_text().splitlines() if line.startswith("{")]
     for name in args.datasets:
         npz = export_split(name, args.data_dir, work)
-        for impl in args.impls:
-            old = next((r for r in reused if r["dataset"] == name and r["impl"] == impl), None)
-            if old is not None:
-                print(f"reusing the earlier {impl} result on {name} (max epochs {old.get('max_epochs', '?')})", flush=True)
-                results.append(old)
-                continue
-            if impl == "ours":
-                cmd = [sys.executable, __file__, "--worker", str(npz), "--dataset-name", name, *common_flags(args)]
-            elif impl == "pyg":
-                cmd = [sys.executable, str(HERE / "compare" / "pyg_lightgcn.py"), str(npz), "--dataset", name, *common_flags(args)]
-            else:
-                cmd = [args.recbole_python, str(HERE / "compare" / "recbole_lightgcn.py"), str(npz), "--dataset", name,
-                       "--workdir", str(work / f"recbole-{name}"), *common_flags(args)]
-            if args.threads:
-                cmd += ["--threads", str(args.threads)]
-            if impl == "ours" and args.default_allocator:
-                cmd += ["--default-allocator"]
-            print("running", " ".join(cmd), flush=True)
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                raise RuntimeError(f"{impl} on {name} failed:\n{proc.stderr[-3000:]}")
-            row = last_json_line(proc.stdout)
-            row["impl"], row["dataset"], row["max_epochs"] = impl, name, args.epochs
-            print(json.dumps(row), flush=True)
-            results.append(row)
+        for round_ in range(args.repeat):
+            for impl in args.impls:
+                old = next((r for r in reused if r["dataset"] == name and r["impl"] == impl), None)
+                if old is not None:
+                    if round_ == 0:
+                        print(f"reusing the earlier {impl} result on {name} (max epochs {old.get('max_epochs', '?')})", flush=True)
+                        results.append(old)
+                    continue
+                row = run_impl(impl, name, npz, work, args)
+                row["round"] = round_
+                print(json.dumps(row), flush=True)
+                results.append(row)
 
-    lines = ["| dataset | implementation | s/epoch | ours ÷ it | s/eval | best epoch (run / cap) | peak RSS MiB | test Recall@20 | test NDCG@20 |",
+    lines = ["| dataset | implementation | s/epoch (median, min–max) | ours ÷ it | s/eval | best epoch (run / cap) | peak RSS MiB | test Recall@20 | test NDCG@20 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name in args.datasets:
-        ours = next((r for r in results if r["dataset"] == name and r["impl"] == "ours"), None)
-        for r in (r for r in results if r["dataset"] == name):
-            ratio = f"{ours['seconds_per_epoch'] / r['seconds_per_epoch']:.2f}×" if ours else "—"
+        rows = {impl: [r for r in results if r["dataset"] == name and r["impl"] == impl] for impl in args.impls}
+        med = {impl: statistics.median(r["seconds_per_epoch"] for r in rs) for impl, rs in rows.items() if rs}
+        for impl, rs in rows.items():
+            if not rs:
+                continue
+            secs = [r["seconds_per_epoch"] for r in rs]
+            spread = f" ({min(secs):.3f}–{max(secs):.3f}, {len(secs)} runs)" if len(secs) > 1 else ""
+            ratio = f"{med['ours'] / med[impl]:.2f}×" if "ours" in med else "—"
+            r = rs[0]  # training is deterministic per implementation: quality columns agree across rounds
             lines.append(
-                f"| {name} | {r['impl']} | {r['seconds_per_epoch']:.3f} | {ratio} | {r['seconds_per_eval']:.3f} | "
-                f"{r['best_epoch']} ({r['epochs_run']} / {r.get('max_epochs', '?')}) | {r['peak_rss_mb']:.0f} | {r['test']['recall@20']:.4f} | {r['test']['ndcg@20']:.4f} |"
+                f"| {name} | {impl} | {med[impl]:.3f}{spread} | {ratio} | {statistics.median(x['seconds_per_eval'] for x in rs):.3f} | "
+                f"{r['best_epoch']} ({r['epochs_run']} / {r.get('max_epochs', '?')}) | {max(x['peak_rss_mb'] for x in rs):.0f} | "
+                f"{r['test']['recall@20']:.4f} | {r['test']['ndcg@20']:.4f} |"
             )
     md = header(
         "Speed: our LightGCN vs PyG's and RecBole's",
@@ -162,8 +184,9 @@ def main() -> None:
         f"- settings: dim {args.dim}, {args.layers} layers, Adam lr {args.lr}, batch {args.batch_size}, L2 {args.reg}, "
         f"eval every {args.eval_every} epochs, patience {args.patience}, seed {args.seed}; epoch cap per row in the table\n"
         f"- threads: {args.threads or 'torch default'} per process, one implementation at a time\n"
-        f"- allocator: {'glibc thresholds set by MALLOC_* env for every process' if args.malloc_env else 'each as shipped'}"
-        f"{'; ours with keep_freed_memory=False' if args.default_allocator else ''}\n",
+        f"- rounds: {args.repeat} (implementations interleaved within a round)\n"
+        f"- implementations: `ours` = TrainConfig defaults (keep_freed_memory on); `ours-glibc` = keep_freed_memory=False; "
+        f"`pyg-keep` / `recbole-keep` = the reference run with the same glibc thresholds set through MALLOC_* env\n",
     )
     md += "\n" + "\n".join(lines) + "\n"
     print(md)
