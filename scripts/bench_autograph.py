@@ -11,7 +11,8 @@ split; seeds vary split, initialisation, sampling and quantizer together.
     python scripts/bench_autograph.py --dataset ml-100k --models lightgcn --ablations --seeds 0 1 2
 
 Profiles are cached (SQLite) and shared by all runs; SmolLM2 profiling of a whole dataset is
-long on CPU: run `autograph-rec profile --llm smollm2` first (resumable).
+long on CPU: fill the cache first (resumable), e.g. with `scripts/bench_profiling.py --users 943
+--items 1682`, and pass it with `--llm-cache runs/bench_profiling/llm_responses.sqlite`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict
     if variant != "vanilla":
         llm = "smollm2" if variant == "smollm2" else "none"
         sets += ["autograph.enabled=true", f"llm.backend={llm}", *args.autograph_set]
+        if llm == "smollm2" and args.llm_cache:
+            sets.append(f"llm.cache={args.llm_cache}")
     # A finished run is kept as one JSON line keyed by its exact overrides, so a killed
     # benchmark restarts where it stopped and a changed setting never reuses a stale row.
     done_file = Path(args.runs) / args.dataset / "rows.jsonl"
@@ -111,6 +114,8 @@ def main() -> None:
     parser.add_argument("--ablations", action="store_true", help="LightGCN ablations instead of the main table")
     parser.add_argument("--autograph-set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="extra overrides for the +AutoGraph variants, e.g. autograph.aggregation=plain")
+    parser.add_argument("--llm-cache", default=None,
+                        help="SQLite response cache for the smollm2 variant, e.g. the one scripts/bench_profiling.py filled")
     parser.add_argument("--only", nargs="+", default=None, help="run only these ablation names (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=300)

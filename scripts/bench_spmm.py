@@ -50,12 +50,15 @@ def median_ms(fn, calls: int, repeats: int) -> float:
     return statistics.median(rounds)
 
 
-def kernels(args, threads: int) -> dict:
+def kernels(args, threads: int, keep: bool) -> dict:
     import torch
 
     from autograph_rec.nn.propagation import csr_mm
+    from autograph_rec.train.allocator import keep_freed_memory
 
     torch.set_num_threads(threads)
+    if keep:
+        keep_freed_memory()
     adj, _ = amazon_adjacency(args.data_dir)
     xs = [torch.randn(adj.size(1), 64) for _ in range(4)]
     out = {
@@ -120,13 +123,15 @@ def main() -> None:
 
     rows, payload = [], {"kernels": {}, "epochs": {}}
     for threads in args.threads:
-        # kernels in a child too, so no run inherits an allocator setting from another
-        code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_spmm, json, argparse; " \
-               f"print(json.dumps(bench_spmm.kernels(argparse.Namespace(data_dir={args.data_dir!r}, calls={args.calls}, " \
-               f"repeats={args.repeats}), {threads})))"
-        res = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()[-1])
-        payload["kernels"][threads] = res
-        rows += [f"| {name} | {threads} | {ms:.2f} ms |" for name, ms in res.items()]
+        for mode in ("default", "keep"):
+            # kernels in a child too, so no run inherits an allocator setting from another
+            code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_spmm, json, argparse; " \
+                   f"print(json.dumps(bench_spmm.kernels(argparse.Namespace(data_dir={args.data_dir!r}, calls={args.calls}, " \
+                   f"repeats={args.repeats}), {threads}, {mode == 'keep'})))"
+            res = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+            payload["kernels"][f"{threads}-{mode}"] = res
+            label = "keep_freed_memory()" if mode == "keep" else "glibc default"
+            rows += [f"| {name}, {label} | {threads} | {ms:.2f} ms |" for name, ms in res.items()]
         for mode in ("default", "keep"):
             cmd = [sys.executable, __file__, "--worker", mode, "--worker-threads", str(threads)]
             if args.data_dir:

@@ -211,10 +211,10 @@ def csr_mm(adj: Tensor, x: Tensor) -> Tensor:
 
     ``torch.sparse.mm`` zero-fills a result, multiplies into a temporary and
     copies it over; ``addmm`` with ``beta=0`` writing into an uninitialised
-    output does one pass. On this project's 2-core CPU the product on
-    Amazon-book's adjacency (241k entries, dim 64) took 8.3 ms via
-    ``torch.sparse.mm`` and 1.6 ms this way at one thread (1.2 vs 0.8 ms at
-    two); ``scripts/bench_spmm.py`` reruns the comparison.
+    output does one pass. On Amazon-book's adjacency (241k entries, dim 64) the
+    two were equal at one thread and 1.0-3.5x apart in favour of this one at
+    two threads, across runs on this project's shared 2-core VM
+    (``scripts/bench_spmm.py``, docs/benchmarks.md §2c).
 
     Args:
         adj (torch.Tensor): sparse CSR ``[M, N]``.

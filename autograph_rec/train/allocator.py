@@ -3,11 +3,12 @@
 A LightGCN batch allocates a dozen or more ``[num_nodes, dim]`` tensors (layer outputs,
 gradients, optimizer temporaries). glibc serves blocks of this size with ``mmap`` or at the
 top of the heap and hands them back to the kernel on ``free``, so the next batch pays a page
-fault per 4 KiB page to get them again: about 100k faults per Amazon-book epoch. With two
-threads those faults serialise the OpenMP team. Raising the mmap and trim thresholds keeps
-freed blocks in the process for reuse (faults per epoch fell 5x and multi-threaded epochs got
-25-35 % faster here, see docs/benchmarks.md §2). It is what PyTorch's performance guide
-achieves by preloading jemalloc or tcmalloc, without an extra dependency.
+fault per 4 KiB page to get them again: 90k-145k faults per Amazon-book epoch. Raising the
+mmap and trim thresholds keeps freed blocks in the process for reuse: faults per epoch fell
+to a handful and LightGCN epochs got 14-25 % faster at two threads and 33-43 % faster at one
+on this project's 2-core VM (``scripts/bench_spmm.py``, docs/benchmarks.md §2c). It is what
+PyTorch's performance guide achieves by preloading jemalloc or tcmalloc, without an extra
+dependency.
 """
 
 from __future__ import annotations

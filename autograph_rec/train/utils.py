@@ -31,9 +31,10 @@ def make_adam(params, lr: float) -> torch.optim.Adam:
     r"""Adam over the trainable :obj:`params`, fused into one kernel where torch supports it.
 
     The default (``foreach``) Adam allocates several full-size temporaries per
-    step; on Amazon-book's embedding table (20k x 64) a step took 5.7 ms that way
-    and 0.9 ms fused on this project's 2-core CPU (``scripts/bench_spmm.py``),
-    i.e. more than the graph propagation of a LightGCN batch. Same update rule;
+    step; on Amazon-book's embedding table (20k x 64) a step took 2.0-4.7 ms
+    that way and 0.3-0.8 ms fused on this project's 2-core CPU
+    (``scripts/bench_spmm.py``, docs/benchmarks.md §2c), the foreach step being
+    about as costly as a propagation product. Same update rule;
     results differ only by float rounding. Falls back to the default
     implementation on devices or dtypes without a fused kernel.
     """
