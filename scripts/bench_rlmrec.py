@@ -59,6 +59,26 @@ def config_for(dataset: str, model: str, seed: int, output: Path, epochs: int, d
     return RunConfig().with_overrides(sets)
 
 
+# config fields that change speed or files written, never the metrics: a finished run that
+# differs only in these is reused instead of retrained
+NON_RESULT_FIELDS = {("train", "keep_freed_memory"), ("train", "num_threads"), ("train", "save_checkpoint")}
+
+
+def finished_run(config: RunConfig, out: Path) -> dict | None:
+    """The metrics of an earlier run in ``out`` with the same settings, else ``None``."""
+    if not ((out / "metrics.json").exists() and (out / "config.yaml").exists()):
+        return None
+    import yaml
+
+    def strip(d: dict) -> dict:
+        return {sec: ({k: v for k, v in val.items() if (sec, k) not in NON_RESULT_FIELDS} if isinstance(val, dict) else val)
+                for sec, val in d.items()}
+
+    if strip(yaml.safe_load((out / "config.yaml").read_text())) != strip(config.to_dict()):
+        return None
+    return json.loads((out / "metrics.json").read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="rlmrec-amazon", choices=sorted(PUBLISHED))
@@ -78,6 +98,11 @@ def main() -> None:
         for seed in args.seeds:
             out = Path(args.runs) / args.dataset / f"{model}-seed{seed}"
             config = config_for(args.dataset, model, seed, out, args.epochs, args.data_dir).with_overrides(args.extra)
+            old = finished_run(config, out)
+            if old is not None:
+                print(f"reusing the finished run in {out}", flush=True)
+                per_seed.append(old)
+                continue
             result = run_training(config, progress=False)
             per_seed.append(result.to_json())
             print(model, seed, json.dumps({"test": result.test, "best_epoch": result.best_epoch}), flush=True)
