@@ -116,6 +116,7 @@ def main() -> None:
                         help="extra overrides for the +AutoGraph variants, e.g. autograph.aggregation=plain")
     parser.add_argument("--llm-cache", default=None,
                         help="SQLite response cache for the smollm2 variant, e.g. the one scripts/bench_profiling.py filled")
+    parser.add_argument("--tag", default="", help="suffix of the result file name")
     parser.add_argument("--only", nargs="+", default=None, help="run only these ablation names (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=300)
@@ -153,7 +154,7 @@ def main() -> None:
     )
     md += "\n" + table(rows, ("model", "variant")) + "\n"
     print(md)
-    write_result(f"autograph_{args.dataset}_{kind}_{'_'.join(args.models)}", md, {"rows": rows})
+    write_result(f"autograph_{args.dataset}_{kind}_{'_'.join(args.models)}{args.tag}", md, {"rows": rows})
 
 
 if __name__ == "__main__":
