@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache", default="runs/bench_profiling/llm_responses.sqlite")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch / llama.cpp (default: the library's choice)")
+    parser.add_argument("--split-seed", type=int, default=0,
+                        help="seed of the random 80/10/10 split whose training history the user prompts use "
+                             "(match bench_autograph.py's --seeds to fill its cache for that seed)")
     parser.add_argument("--encode", type=int, default=200, help="texts for the encoder throughput test (0: skip)")
     args = parser.parse_args()
 
@@ -49,7 +52,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    dataset, split = prepare_data(DataConfig(name="ml-100k", data_dir=args.data_dir))
+    dataset, split = prepare_data(DataConfig(name="ml-100k", data_dir=args.data_dir, seed=args.split_seed))
     Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"smollm2": {"batch_size": args.batch_size}, "llamacpp": {"n_threads": args.threads},
               "openai": {"base_url": args.base_url, "model": args.model}}[args.llm]
@@ -84,7 +87,7 @@ def main() -> None:
     md = header(
         f"Profiling throughput: {args.llm} on MovieLens-100K",
         f"- sample: first {args.items} items and first {args.users} users (internal ids); user prompts use the last ≤30 "
-        f"training items (random per-user 80/10/10 split, seed 0)\n"
+        f"training items (random per-user 80/10/10 split, seed {args.split_seed})\n"
         f"- generation: greedy, max {args.max_new_tokens} new tokens, repetition penalty {args.repetition_penalty}, "
         f"batch {args.batch_size}; retries (sampled) for empty/refused/echoing/repetitive/truncated outputs\n"
         f"- wall time including model load: {total:.0f} s\n",
@@ -94,7 +97,8 @@ def main() -> None:
         md += "\n| encoder | texts | dim | texts/s |\n|---|---|---|---|\n" + "\n".join(enc_lines) + "\n"
     md += "\nExample profiles, verbatim:\n\n" + "\n\n".join(examples) + "\n"
     print(md)
-    write_result(f"profiling_{args.llm}", md, {"items": items.stats, "users": users.stats})
+    suffix = f"_split{args.split_seed}" if args.split_seed else ""
+    write_result(f"profiling_{args.llm}{suffix}", md, {"items": items.stats, "users": users.stats})
 
 
 if __name__ == "__main__":
