@@ -77,8 +77,6 @@ def last_json_line(text: str) -> dict:
 
 
 IMPLS = ("ours", "ours-glibc", "pyg", "pyg-keep", "recbole", "recbole-keep")
-# what autograph_rec.train.allocator.keep_freed_memory() sets, as glibc environment variables
-KEEP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRIM_THRESHOLD_": str(1024 * 1024 * 1024)}
 
 
 def run_impl(impl: str, name: str, npz: Path, work: Path, args) -> dict:
@@ -86,7 +84,10 @@ def run_impl(impl: str, name: str, npz: Path, work: Path, args) -> dict:
     base = impl.split("-")[0]
     env = dict(os.environ)
     if impl.endswith("-keep"):
-        env.update(KEEP_ENV)
+        # what autograph_rec.train.allocator.keep_freed_memory() sets, as glibc environment variables
+        from autograph_rec.train.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD
+
+        env.update(MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD), MALLOC_TRIM_THRESHOLD_=str(TRIM_THRESHOLD))
     if base == "ours":
         cmd = [sys.executable, __file__, "--worker", str(npz), "--dataset-name", name, *common_flags(args)]
         if impl == "ours-glibc":

@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 # glibc caps M_MMAP_THRESHOLD at HEAP_MAX_SIZE / 2 = 32 MiB on 64-bit systems
-_MMAP_THRESHOLD = 32 * 1024 * 1024
-_TRIM_THRESHOLD = 1024 * 1024 * 1024
+MMAP_THRESHOLD = 32 * 1024 * 1024
+TRIM_THRESHOLD = 1024 * 1024 * 1024
 
 _applied = False
 
@@ -53,7 +53,7 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):  # musl and friends have no mallopt
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    ok = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD) == 1
+    ok = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
     if ok:
         logger.debug("glibc mallopt: mmap threshold 32 MiB, trim threshold 1 GiB")
     _applied = ok

@@ -27,6 +27,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+_FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
+
 def make_adam(params, lr: float) -> torch.optim.Adam:
     r"""Adam over the trainable :obj:`params`, fused into one kernel where torch supports it.
 
@@ -43,5 +46,3 @@ def make_adam(params, lr: float) -> torch.optim.Adam:
     fusable = all(p.is_floating_point() and p.device.type in _FUSED_ADAM_DEVICES for p in params)
     return torch.optim.Adam(params, lr=lr, fused=True if fusable and params else None)
 
-
-_FUSED_ADAM_DEVICES = ("cpu", "cuda")
