@@ -186,7 +186,8 @@ class AutoGraphConfig:
         aggregation: ``plain`` (propagate over the whole augmented graph), ``metapath_mean``,
             ``metapath_attention`` or ``gat``.
         paths: metapaths used: ``uqu`` (u→q→u), ``iqi`` (i→q→i), ``ui`` (u→i and i→u).
-        factor_weight: weight of factor edges relative to interaction edges.
+        factor_weight: weight of factor edges relative to interaction edges (for MF, which has no
+            propagation, the scale of the factor mean added to each user and item).
         factor_l2: with batch-scope L2, also regularise the factor embeddings of the batch's
             users and items (otherwise factor rows get no L2 at all).
     """

@@ -104,8 +104,8 @@ class AutoGraph(torch.nn.Module):
             (seeded subsample drawn once; :obj:`None`: all). (default: :obj:`15`)
         gat_dropout (float, optional): GAT attention dropout. (default: :obj:`0.0`)
         factor_mean (bool, optional): ``"plain"`` mode: add the mean factor
-            embedding to each user/item; default :obj:`True` for :class:`MF`
-            only. (default: :obj:`None`)
+            embedding, times the graph's factor edge weight, to each user/item;
+            default :obj:`True` for :class:`MF` only. (default: :obj:`None`)
         factor_l2 (bool, optional): with the backbone's ``reg_scope="batch"``,
             also apply L2 to the factor embeddings of the batch's users and
             items (each counted as often as its entity occurs in the batch,
@@ -300,7 +300,9 @@ class AutoGraph(torch.nn.Module):
         return self.backbone.adjacency(edge_index, edge_weight)
 
     def _factor_mean_matrices(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-        # Row-normalised entity <- factor matrix [N, N] and its transpose (CSR).
+        # Row-normalised entity <- factor matrix [N, N] scaled by the factor edge weight, and its
+        # transpose (CSR): the graph's factor_weight sets how much the factor mean adds, as it
+        # sets the factor edges' share of propagation for the graph backbones.
         cache = self._factor_cache
         if cache is not None and cache[0] == (str(device), dtype):
             return cache[1], cache[2]
@@ -309,7 +311,7 @@ class AutoGraph(torch.nn.Module):
         src, dst = edge_index[0, fac].to(device), edge_index[1, fac].to(device)
         n = self.num_graph_nodes
         deg = torch.bincount(dst, minlength=n).to(dtype)
-        values = 1.0 / deg[dst]
+        values = self._aug_edge_weight[fac].to(device=device, dtype=dtype) / deg[dst]
         with warnings.catch_warnings():  # torch's "sparse CSR is beta" notice is noise here
             warnings.simplefilter("ignore", UserWarning)
             mat, mat_t = (

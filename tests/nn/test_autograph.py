@@ -173,6 +173,20 @@ def test_mf_plain_adds_factor_mean(aug):
     assert (mine >= fu).all()
 
 
+def test_mf_factor_mean_scales_with_factor_weight():
+    users, items = make_graph()[1:]
+    gen = torch.Generator().manual_seed(0)
+    codes = torch.randint(0, KU, (U, 3), generator=gen), torch.randint(0, KI, (I, 3), generator=gen)
+    out = {}
+    for weight in (1.0, 0.25):
+        graph = AugmentedGraphBuilder(2, factor_weight=weight).build(users.numpy(), items.numpy(), U, I, *codes, KU, KI)
+        model = wrap("mf", graph, "plain")
+        table = model.backbone.embedding.weight.detach()
+        out[weight] = model.user_item_embeddings(None)[0] - table[:U]  # the added factor term
+    assert out[1.0].abs().sum() > 0
+    assert torch.allclose(out[0.25], 0.25 * out[1.0], atol=1e-6)
+
+
 @pytest.mark.parametrize("fusion", ("sum", "concat"))
 def test_fusion_modes(aug, batch, fusion):
     graph = aug[0]
