@@ -65,7 +65,7 @@ def model_kwargs(config: RunConfig) -> dict:
 
 def build_model(config: RunConfig, split: DataSplit) -> torch.nn.Module:
     """The backbone named by ``config.model``, initialised from ``config.train.seed``."""
-    seed_everything(config.train.seed)
+    seed_everything(config.train.seed, python=False)
     return build_backbone(config.model.name, split.num_users, split.num_items, **model_kwargs(config))
 
 

@@ -139,7 +139,7 @@ class Trainer:
     # -------------------------------------------------------------------- fit
     def fit(self) -> TrainResult:
         cfg = self.config
-        seed_everything(cfg.seed)
+        seed_everything(cfg.seed, python=False)  # leave the caller's global random alone
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         if cfg.keep_freed_memory and self.device.type == "cpu":

@@ -20,9 +20,16 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
+def seed_everything(seed: int, python: bool = True) -> None:
+    """Seed NumPy and torch (all devices), and Python's ``random`` unless ``python=False``.
+
+    The trainer and the pipeline pass ``python=False``: nothing of ours draws from Python's
+    global ``random``, and reseeding it on every run made PyG's ``Sequential`` (which names its
+    generated ``forward`` module with ``random.randrange``) give two stacks built after two runs
+    the same name, so the second one ran the first one's ``forward``.
+    """
+    if python:
+        random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
