@@ -45,6 +45,12 @@ def write_result(name: str, markdown: str, payload: dict) -> Path:
     return path
 
 
+def pct_change(values: list[float], base: list[float]) -> str:
+    """Relative change of the mean of ``values`` over the mean of ``base``, e.g. ``+1.2 %``."""
+    b = sum(base) / len(base)
+    return f"{(sum(values) / len(values) - b) / b * 100:+.1f} %"
+
+
 def mean_std(values: list[float]) -> str:
     import statistics
 

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import header, mean_std, write_result  # noqa: E402
+from _bench import header, mean_std, pct_change, write_result  # noqa: E402
 
 from autograph_rec.config import RunConfig  # noqa: E402
 from autograph_rec.pipeline import AutoGraphPipeline, run_training  # noqa: E402
@@ -99,8 +99,7 @@ def table(rows: list[dict], group_keys: tuple[str, str]) -> str:
         base = groups.get((model, "vanilla"))
         delta = ""
         if base and variant != "vanilla":
-            b = sum(r["test"]["ndcg@20"] for r in base) / len(base)
-            delta = f"{(sum(ndcg) / len(ndcg) - b) / b * 100:+.1f} %"
+            delta = pct_change(ndcg, [r["test"]["ndcg@20"] for r in base])
         out.append(f"| {model} | {variant} | {mean_std([r['test']['recall@20'] for r in rs])} | {mean_std(ndcg)} | {delta} | "
                    f"{mean_std([r['valid']['recall@20'] for r in rs])} | {', '.join(str(r['best_epoch']) for r in rs)} |")
     return "\n".join(out)

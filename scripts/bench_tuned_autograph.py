@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _bench import header, mean_std, write_result  # noqa: E402
+from _bench import header, mean_std, pct_change, write_result  # noqa: E402
 
 COMMON = {  # every backbone, both variants
     "train.lr": {"type": "float", "low": 1.0e-3, "high": 3.0e-2, "log": True},
@@ -117,8 +117,7 @@ def table(records: list[dict]) -> str:
         delta = ""
         base = by_key.get((r["model"], "vanilla"))
         if base and r["variant"] != "vanilla":
-            b = [x["test"]["ndcg@20"] for x in base["retrained"]]
-            delta = f"{(sum(ndcg) / len(ndcg) - sum(b) / len(b)) / (sum(b) / len(b)) * 100:+.1f} %"
+            delta = pct_change(ndcg, [x["test"]["ndcg@20"] for x in base["retrained"]])
         params = ", ".join(f"{k.split('.')[-1]}={v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
                            for k, v in r["best_params"].items())
         c = r["counts"]

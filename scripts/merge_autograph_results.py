@@ -30,7 +30,7 @@ def merge(paths: list[Path]) -> list[dict]:
             if key in rows and (rows[key]["test"], rows[key]["valid"]) != (row["test"], row["valid"]):
                 raise SystemExit(f"{path}: row {key} differs from the same row in an earlier file; not merging")
             rows.setdefault(key, row)
-    # backbone order of first appearance, then seed, then variant as in the files
+    # backbones in order of first appearance, vanilla rows first; otherwise the files' order
     order = {m: i for i, m in enumerate(dict.fromkeys(k[0] for k in rows))}
     return sorted(rows.values(), key=lambda r: (order[r["model"]], r["variant"] != "vanilla"))
 
