@@ -1,4 +1,4 @@
-"""Shared bits of the benchmark scripts: machine description and result files."""
+"""Shared bits of the benchmark scripts: machine description, the training protocol, result files."""
 
 from __future__ import annotations
 
@@ -57,3 +57,22 @@ def mean_std(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.4f}"
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def protocol_overrides(dataset: str, model: str, *, seed: int, dim: int, epochs: int, threads: int,
+                       data_dir: str | None = None) -> list[str]:
+    """The training protocol every AutoGraph benchmark shares, as ``RunConfig`` overrides.
+
+    One seed drives split, initialisation, sampling and quantizer; validation every 5 epochs,
+    patience 5 after a 20-epoch warm-up; Recall/NDCG at 10 and 20. ``bench_autograph.py`` and
+    ``bench_tuned_autograph.py`` both build on this list, so their rows stay comparable.
+    """
+    sets = [
+        f"data.name={dataset}", f"data.seed={seed}", f"train.seed={seed}", f"quantize.seed={seed}",
+        f"model.name={model}", f"model.embedding_dim={dim}", f"train.epochs={epochs}",
+        "train.eval_every=5", "train.patience=5", "train.warmup_epochs=20", "train.save_checkpoint=false",
+        f"train.num_threads={threads}", "eval.ks=[10,20]", "eval.metrics=[recall,ndcg]",
+    ]
+    if data_dir:
+        sets.append(f"data.data_dir={data_dir}")
+    return sets

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import header, mean_std, pct_change, write_result  # noqa: E402
+from _bench import header, mean_std, pct_change, protocol_overrides, write_result  # noqa: E402
 
 from autograph_rec.config import RunConfig  # noqa: E402
 from autograph_rec.pipeline import AutoGraphPipeline, run_training  # noqa: E402
@@ -46,15 +46,8 @@ ABLATIONS = {  # name -> overrides on top of +AutoGraph(--llm none)
 
 
 def base_overrides(args, model: str, seed: int, out: Path) -> list[str]:
-    sets = [
-        f"data.name={args.dataset}", f"data.seed={seed}", f"model.name={model}", f"model.embedding_dim={args.dim}",
-        f"train.seed={seed}", f"quantize.seed={seed}", f"train.epochs={args.epochs}", f"train.lr={args.lr}",
-        "train.eval_every=5", "train.patience=5", "train.warmup_epochs=20", "train.save_checkpoint=false",
-        f"train.num_threads={args.threads}", "eval.ks=[10,20]", "eval.metrics=[recall,ndcg]", f"output={out}",
-    ]
-    if args.data_dir:
-        sets.append(f"data.data_dir={args.data_dir}")
-    return sets
+    return protocol_overrides(args.dataset, model, seed=seed, dim=args.dim, epochs=args.epochs,
+                              threads=args.threads, data_dir=args.data_dir) + [f"train.lr={args.lr}", f"output={out}"]
 
 
 def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict:

@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _bench import header, mean_std, pct_change, write_result  # noqa: E402
+from _bench import header, mean_std, pct_change, protocol_overrides, write_result  # noqa: E402
 
 COMMON = {  # every backbone, both variants
     "train.lr": {"type": "float", "low": 1.0e-3, "high": 3.0e-2, "log": True},
@@ -53,14 +53,8 @@ def space_for(model: str, variant: str) -> dict:
 def base_config(args, model: str, variant: str):
     from autograph_rec.config import RunConfig
 
-    sets = [
-        f"data.name={args.dataset}", "data.seed=0", "train.seed=0", "quantize.seed=0", f"model.name={model}",
-        f"model.embedding_dim={args.dim}", f"train.epochs={args.epochs}", "train.eval_every=5", "train.patience=5",
-        "train.warmup_epochs=20", "train.save_checkpoint=false", f"train.num_threads={args.threads}", "train.device=cpu",
-        "eval.ks=[10,20]", "eval.metrics=[recall,ndcg]",
-    ]
-    if args.data_dir:
-        sets.append(f"data.data_dir={args.data_dir}")
+    sets = protocol_overrides(args.dataset, model, seed=0, dim=args.dim, epochs=args.epochs, threads=args.threads,
+                              data_dir=args.data_dir) + ["train.device=cpu"]
     if variant != "vanilla":
         sets += ["autograph.enabled=true", f"llm.backend={variant}"]
     return RunConfig().with_overrides(sets)
