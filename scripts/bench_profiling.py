@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--split-seed", type=int, default=0,
                         help="seed of the random 80/10/10 split whose training history the user prompts use "
                              "(match bench_autograph.py's --seeds to fill its cache for that seed)")
+    parser.add_argument("--tag", default="", help="suffix of the result file name (keeps earlier result files)")
     parser.add_argument("--encode", type=int, default=200, help="texts for the encoder throughput test (0: skip)")
     args = parser.parse_args()
 
@@ -98,7 +99,7 @@ def main() -> None:
     md += "\nExample profiles, verbatim:\n\n" + "\n\n".join(examples) + "\n"
     print(md)
     suffix = f"_split{args.split_seed}" if args.split_seed else ""
-    write_result(f"profiling_{args.llm}{suffix}", md, {"items": items.stats, "users": users.stats})
+    write_result(f"profiling_{args.llm}{suffix}{args.tag}", md, {"items": items.stats, "users": users.stats})
 
 
 if __name__ == "__main__":
