@@ -18,6 +18,7 @@ long on CPU: fill the cache first (resumable), e.g. with `scripts/bench_profilin
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -50,22 +51,41 @@ def base_overrides(args, model: str, seed: int, out: Path) -> list[str]:
                               threads=args.threads, data_dir=args.data_dir) + [f"train.lr={args.lr}", f"output={out}"]
 
 
+def run_folder(args, model: str, variant: str, seed: int) -> Path:
+    """Where one run keeps its stage artifacts.
+
+    Runs that differ only in ``--autograph-set`` (e.g. two factor weights) get distinct folders
+    via a short hash of those overrides, so two such benchmarks can run side by side without
+    overwriting each other's quantizer codes and graphs. Vanilla runs ignore the overrides.
+    """
+    name = f"{model}-{variant.replace(' ', '_').replace('/', '')}-seed{seed}"
+    if args.autograph_set and variant != "vanilla":
+        name += "-" + hashlib.sha1(json.dumps(sorted(args.autograph_set)).encode()).hexdigest()[:8]
+    return Path(args.runs) / args.dataset / name
+
+
+def settings_key(sets: list[str]) -> str:
+    """Resume key of a run: its overrides without ``output=``, so where a run was stored never
+    decides whether its finished row is reused (rows from before the folder hash still match)."""
+    return json.dumps(sorted(s for s in sets if not s.startswith("output=")))
+
+
 def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict:
-    out = Path(args.runs) / args.dataset / f"{model}-{variant.replace(' ', '_').replace('/', '')}-seed{seed}"
+    out = run_folder(args, model, variant, seed)
     sets = base_overrides(args, model, seed, out) + extra
     if variant != "vanilla":
         llm = "smollm2" if variant == "smollm2" else "none"
         sets += ["autograph.enabled=true", f"llm.backend={llm}", *args.autograph_set]
         if llm == "smollm2" and args.llm_cache:
             sets.append(f"llm.cache={args.llm_cache}")
-    # A finished run is kept as one JSON line keyed by its exact overrides, so a killed
+    # A finished run is kept as one JSON line keyed by its exact settings, so a killed
     # benchmark restarts where it stopped and a changed setting never reuses a stale row.
     done_file = Path(args.runs) / args.dataset / "rows.jsonl"
-    key = json.dumps(sorted(sets))
+    key = settings_key(sets)
     if done_file.exists():
         for line in done_file.read_text().splitlines():
             rec = json.loads(line)
-            if rec.get("key") == key:
+            if settings_key(json.loads(rec["key"])) == key:
                 print(f"reusing finished run {out}", flush=True)
                 return rec["row"]
     if variant == "vanilla":
