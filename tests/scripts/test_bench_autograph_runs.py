@@ -1,0 +1,47 @@
+"""The benchmark's run bookkeeping: folders per setting, resume keys independent of folders."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def _bench_autograph():
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_autograph", SCRIPTS / "bench_autograph.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(SCRIPTS))
+
+
+def _args(autograph_set):
+    return SimpleNamespace(runs="runs/bench", dataset="ml-100k", autograph_set=autograph_set)
+
+
+def test_autograph_overrides_get_their_own_folder_but_vanilla_is_shared():
+    bench = _bench_autograph()
+    plain = bench.run_folder(_args([]), "lightgcn", "none", 0)
+    quarter = bench.run_folder(_args(["autograph.factor_weight=0.25"]), "lightgcn", "none", 0)
+    whole = bench.run_folder(_args(["autograph.factor_weight=1.0"]), "lightgcn", "none", 0)
+    assert plain.name == "lightgcn-none-seed0"
+    assert len({plain, quarter, whole}) == 3
+    # the hash is of the sorted overrides, so their order on the command line does not matter
+    two = ["autograph.levels=3", "autograph.factor_weight=0.25"]
+    assert bench.run_folder(_args(two), "mf", "none", 1) == bench.run_folder(_args(two[::-1]), "mf", "none", 1)
+    # vanilla never reads the AutoGraph overrides, so every setting shares its run
+    assert bench.run_folder(_args(["autograph.factor_weight=0.25"]), "mf", "vanilla", 0).name == "mf-vanilla-seed0"
+
+
+def test_resume_key_ignores_the_output_folder_only():
+    bench = _bench_autograph()
+    sets = ["data.seed=0", "model.name=mf", "output=runs/a"]
+    # a row stored under the old folder name still matches the same settings in a new folder
+    assert bench.settings_key(sets) == bench.settings_key(["output=runs/b", "model.name=mf", "data.seed=0"])
+    assert bench.settings_key(sets) != bench.settings_key(["data.seed=1", "model.name=mf", "output=runs/a"])
+    assert json.loads(bench.settings_key(sets)) == ["data.seed=0", "model.name=mf"]
