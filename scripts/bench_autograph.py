@@ -18,7 +18,6 @@ long on CPU: fill the cache first (resumable), e.g. with `scripts/bench_profilin
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import header, mean_std, pct_change, protocol_overrides, write_result  # noqa: E402
 
+from autograph_rec.artifacts import stable_hash  # noqa: E402
 from autograph_rec.config import RunConfig  # noqa: E402
 from autograph_rec.pipeline import AutoGraphPipeline, run_training  # noqa: E402
 
@@ -60,7 +60,7 @@ def run_folder(args, model: str, variant: str, seed: int) -> Path:
     """
     name = f"{model}-{variant.replace(' ', '_').replace('/', '')}-seed{seed}"
     if args.autograph_set and variant != "vanilla":
-        name += "-" + hashlib.sha1(json.dumps(sorted(args.autograph_set)).encode()).hexdigest()[:8]
+        name += "-" + stable_hash(sorted(args.autograph_set))[:8]
     return Path(args.runs) / args.dataset / name
 
 
