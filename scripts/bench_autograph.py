@@ -51,16 +51,28 @@ def base_overrides(args, model: str, seed: int, out: Path) -> list[str]:
                               threads=args.threads, data_dir=args.data_dir) + [f"train.lr={args.lr}", f"output={out}"]
 
 
+def setting_overrides(args, variant: str) -> list[str]:
+    """The command-line settings an AutoGraph run adds to its backbone and seed: ``--autograph-set``
+    and, for ``smollm2``, the response cache it reads. Vanilla runs use neither."""
+    if variant == "vanilla":
+        return []
+    sets = list(args.autograph_set)
+    if variant == "smollm2" and args.llm_cache:
+        sets.append(f"llm.cache={args.llm_cache}")
+    return sets
+
+
 def run_folder(args, model: str, variant: str, seed: int) -> Path:
     """Where one run keeps its stage artifacts.
 
-    Runs that differ only in ``--autograph-set`` (e.g. two factor weights) get distinct folders
-    via a short hash of those overrides, so two such benchmarks can run side by side without
-    overwriting each other's quantizer codes and graphs. Vanilla runs ignore the overrides.
+    Runs that differ only in their :func:`setting_overrides` (e.g. two factor weights, or two
+    SmolLM2 response caches) get distinct folders via a short hash of those overrides, so two such
+    benchmarks can run side by side without overwriting each other's profiles, codes and graphs.
     """
     name = f"{model}-{variant.replace(' ', '_').replace('/', '')}-seed{seed}"
-    if args.autograph_set and variant != "vanilla":
-        name += "-" + stable_hash(sorted(args.autograph_set))[:8]
+    sets = setting_overrides(args, variant)
+    if sets:
+        name += "-" + stable_hash(sorted(sets))[:8]
     return Path(args.runs) / args.dataset / name
 
 
@@ -75,9 +87,7 @@ def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict
     sets = base_overrides(args, model, seed, out) + extra
     if variant != "vanilla":
         llm = "smollm2" if variant == "smollm2" else "none"
-        sets += ["autograph.enabled=true", f"llm.backend={llm}", *args.autograph_set]
-        if llm == "smollm2" and args.llm_cache:
-            sets.append(f"llm.cache={args.llm_cache}")
+        sets += ["autograph.enabled=true", f"llm.backend={llm}", *setting_overrides(args, variant)]
     # A finished run is kept as one JSON line keyed by its exact settings, so a killed
     # benchmark restarts where it stopped and a changed setting never reuses a stale row.
     done_file = Path(args.runs) / args.dataset / "rows.jsonl"

@@ -20,8 +20,8 @@ def _bench_autograph():
         sys.path.remove(str(SCRIPTS))
 
 
-def _args(autograph_set):
-    return SimpleNamespace(runs="runs/bench", dataset="ml-100k", autograph_set=autograph_set)
+def _args(autograph_set, llm_cache=None):
+    return SimpleNamespace(runs="runs/bench", dataset="ml-100k", autograph_set=autograph_set, llm_cache=llm_cache)
 
 
 def test_autograph_overrides_get_their_own_folder_but_vanilla_is_shared():
@@ -36,6 +36,18 @@ def test_autograph_overrides_get_their_own_folder_but_vanilla_is_shared():
     assert bench.run_folder(_args(two), "mf", "none", 1) == bench.run_folder(_args(two[::-1]), "mf", "none", 1)
     # vanilla never reads the AutoGraph overrides, so every setting shares its run
     assert bench.run_folder(_args(["autograph.factor_weight=0.25"]), "mf", "vanilla", 0).name == "mf-vanilla-seed0"
+
+
+def test_smollm2_runs_reading_different_response_caches_get_their_own_folder():
+    bench = _bench_autograph()
+    a = bench.run_folder(_args([], llm_cache="runs/a.sqlite"), "sgl", "smollm2", 0)
+    b = bench.run_folder(_args([], llm_cache="runs/b.sqlite"), "sgl", "smollm2", 0)
+    assert a != b and a.name.startswith("sgl-smollm2-seed0-")
+    assert bench.run_folder(_args([]), "sgl", "smollm2", 0).name == "sgl-smollm2-seed0"
+    # the cache is SmolLM2's input only: template-only and vanilla runs keep one folder whatever it is
+    assert bench.run_folder(_args([], llm_cache="runs/a.sqlite"), "sgl", "none", 0).name == "sgl-none-seed0"
+    assert bench.setting_overrides(_args(["autograph.levels=3"], "runs/a.sqlite"), "smollm2") == [
+        "autograph.levels=3", "llm.cache=runs/a.sqlite"]
 
 
 def test_resume_key_ignores_the_output_folder_only():
