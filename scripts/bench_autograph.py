@@ -89,7 +89,9 @@ def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict
         llm = "smollm2" if variant == "smollm2" else "none"
         sets += ["autograph.enabled=true", f"llm.backend={llm}", *setting_overrides(args, variant)]
     # A finished run is kept as one JSON line keyed by its exact settings, so a killed
-    # benchmark restarts where it stopped and a changed setting never reuses a stale row.
+    # benchmark restarts where it stopped and a changed setting never reuses a stale row. The file
+    # is re-read before every run, so a second process working on other seeds of the same command
+    # hands its finished rows to the first one instead of both training them.
     done_file = Path(args.runs) / args.dataset / "rows.jsonl"
     key = settings_key(sets)
     if done_file.exists():
