@@ -1,7 +1,11 @@
-"""Profiling throughput with a real LLM, and encoder throughput, on MovieLens-100K.
+"""Profiling throughput with a real LLM, and encoder throughput, on MovieLens-100K (or any dataset).
 
-    python scripts/bench_profiling.py --llm smollm2 --users 943 --items 1682      # the whole dataset
+    python scripts/bench_profiling.py --llm smollm2 --users all --items all       # the whole dataset
     python scripts/bench_profiling.py --llm smollm2 --users 16 --items 32         # a quick sample
+    python scripts/bench_profiling.py --dataset ml-1m-subset --users all --items all --split-seed 0
+
+Filling the cache for ``bench_autograph.py --variants smollm2`` ahead of training: the prompts and
+generation settings are the pipeline's defaults, so every response generated here is reused there.
 
 Responses go to the shared SQLite cache, so an interrupted run resumes where it stopped (a
 rerun reports the cached rows separately and does not count them as throughput). Generated
@@ -29,13 +33,28 @@ from autograph_rec.profiling import Profiler  # noqa: E402
 DEFAULTS = LLMConfig()
 
 
+def count(text: str) -> int | None:
+    """``--users`` / ``--items``: a number of rows (the first ones by internal id) or ``all``."""
+    if text == "all":
+        return None
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a count >= 0 or 'all', got {text}")
+    return n
+
+
+def first(n: int | None, total: int) -> list[int]:
+    return list(range(total if n is None else min(n, total)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--llm", default="smollm2", choices=["smollm2", "llamacpp", "openai"])
     parser.add_argument("--base-url")
     parser.add_argument("--model")
-    parser.add_argument("--users", type=int, default=16)
-    parser.add_argument("--items", type=int, default=32)
+    parser.add_argument("--dataset", default="ml-100k", help="any name `autograph-rec` accepts, e.g. ml-1m-subset")
+    parser.add_argument("--users", type=count, default=16, help="first N users, or 'all' (default: 16)")
+    parser.add_argument("--items", type=count, default=32, help="first N items, or 'all' (default: 32)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=DEFAULTS.max_new_tokens)
     parser.add_argument("--repetition-penalty", type=float, default=DEFAULTS.repetition_penalty)
@@ -53,7 +72,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    dataset, split = prepare_data(DataConfig(name="ml-100k", data_dir=args.data_dir, seed=args.split_seed))
+    dataset, split = prepare_data(DataConfig(name=args.dataset, data_dir=args.data_dir, seed=args.split_seed))
     Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"smollm2": {"batch_size": args.batch_size}, "llamacpp": {"n_threads": args.threads},
               "openai": {"base_url": args.base_url, "model": args.model}}[args.llm]
@@ -61,8 +80,8 @@ def main() -> None:
     llm = build_llm(args.llm, cache=args.cache, **kwargs)
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, repetition_penalty=args.repetition_penalty)
     profiler = Profiler(llm, settings=settings, chunk_size=args.batch_size * 2)
-    items = profiler.profile_items(dataset, list(range(args.items)))
-    users = profiler.profile_users(dataset, split, list(range(args.users)))
+    items = profiler.profile_items(dataset, first(args.items, dataset.num_items))
+    users = profiler.profile_users(dataset, split, first(args.users, dataset.num_users))
     total = time.perf_counter() - t0
     rows, examples = [], []
     for kind, prof in (("items", items), ("users", users)):
@@ -86,8 +105,8 @@ def main() -> None:
             dt = time.perf_counter() - t1
             enc_lines.append(f"| {name} | {n} | {enc.dim} | {n / dt:.2f} |")
     md = header(
-        f"Profiling throughput: {args.llm} on MovieLens-100K",
-        f"- sample: first {args.items} items and first {args.users} users (internal ids); user prompts use the last ≤30 "
+        f"Profiling throughput: {args.llm} on {args.dataset}",
+        f"- sample: first {len(items.frame)} items and first {len(users.frame)} users (internal ids); user prompts use the last ≤30 "
         f"training items (random per-user 80/10/10 split, seed {args.split_seed})\n"
         f"- generation: greedy, max {args.max_new_tokens} new tokens, repetition penalty {args.repetition_penalty}, "
         f"batch {args.batch_size}; retries (sampled) for empty/refused/echoing/repetitive/truncated outputs\n"
@@ -99,7 +118,8 @@ def main() -> None:
     md += "\nExample profiles, verbatim:\n\n" + "\n\n".join(examples) + "\n"
     print(md)
     suffix = f"_split{args.split_seed}" if args.split_seed else ""
-    write_result(f"profiling_{args.llm}{suffix}{args.tag}", md, {"items": items.stats, "users": users.stats})
+    name = "" if args.dataset == "ml-100k" else f"_{args.dataset}"  # ML-100K keeps its earlier file names
+    write_result(f"profiling_{args.llm}{name}{suffix}{args.tag}", md, {"items": items.stats, "users": users.stats})
 
 
 if __name__ == "__main__":
