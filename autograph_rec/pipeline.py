@@ -169,7 +169,12 @@ class AutoGraphPipeline:
         dataset, _ = self.data
         llm = asdict(self.config.llm) | {"cache": None, "batch_size": None}
         templates = [f"{t.id}@{t.version}" for t in (get_template("user", dataset.domain), get_template("item", dataset.domain))]
-        return {"data": self._data_key(), "llm": llm, "templates": templates}
+        settings = {"data": self._data_key(), "llm": llm, "templates": templates}
+        if self.config.llm.backend != "none":  # the template-only text is never checked
+            from .profiling.quality import CHECKS_VERSION
+
+            settings["checks"] = CHECKS_VERSION
+        return settings
 
     def profile(self) -> dict[str, list[str]]:
         """User and item texts (LLM profiles, or the template-only text with ``llm.backend=none``)."""

@@ -2,10 +2,10 @@
 
 from .history import train_histories
 from .profiler import Profiler, Profiles
-from .quality import ECHO, EMPTY, OK, REFUSED, REPETITIVE, TRUNCATED, check_output
+from .quality import ECHO, EMPTY, NON_ANSWER, OK, REFUSED, REPETITIVE, TRUNCATED, USABLE, check_output
 from .templates import FACTORS, TEMPLATES, PromptTemplate, get_template, list_templates
 
 __all__ = [
     "Profiler", "Profiles", "train_histories", "check_output", "ECHO", "OK", "EMPTY", "REFUSED", "REPETITIVE",
-    "TRUNCATED", "FACTORS", "TEMPLATES", "PromptTemplate", "get_template", "list_templates",
+    "TRUNCATED", "NON_ANSWER", "USABLE", "FACTORS", "TEMPLATES", "PromptTemplate", "get_template", "list_templates",
 ]

@@ -1,4 +1,5 @@
-"""Detect unusable LLM outputs: empty, truncated, refused, looping or echoing the prompt."""
+"""Detect unusable LLM outputs: empty, truncated, refused, chatter instead of an answer, looping or echoing
+the prompt."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ import re
 from ..llm.base import Generation
 
 OK, EMPTY, TRUNCATED, REFUSED, REPETITIVE, ECHO = "ok", "empty", "truncated", "refused", "repetitive", "echo"
+NON_ANSWER = "non_answer"
+
+#: Bumped whenever a verdict changes, so a cached profiles stage made under older rules is rebuilt
+#: (its LLM responses are reused from the response cache; only rows judged differently are retried).
+CHECKS_VERSION = 2
+
+#: Verdicts whose text still describes the item or user (a truncated profile is a partial one);
+#: the other verdicts carry nothing about it, so their text is not worth encoding.
+USABLE = frozenset({OK, TRUNCATED})
 
 # Openings of refusals and "I don't know this item" answers, checked near the start only
 # (a profile may legitimately say "cannot" later on).
@@ -15,6 +25,19 @@ _REFUSAL = re.compile(
     r"|I'?m not able|I am not able|As an AI|as a language model|I do(?: not|n'?t) have"
     r" (?:access|information|enough information|any information)"
     r"|I'?m not familiar|I am not familiar)\b",
+    re.IGNORECASE,
+)
+
+# Assistant chatter that answers nothing: small chat models (SmolLM2-135M: 542 of 1,682 MovieLens-100K
+# item profiles and 407 of 943 user profiles on split seed 0) often reply to a complete request with
+# "I'm ready to help. What's the next question?" or "What can I assist you with today?". Checked near
+# the start only, like refusals.
+_NON_ANSWER = re.compile(
+    r"^\W*I(?:'?m| am) ready\b"
+    r"|\bI(?:'?m| am) (?:here|ready|happy) to (?:help|assist)"
+    r"|\b(?:how|what) can I (?:help|assist|do for you)"
+    r"|\bwhat'?s (?:on your mind|the next|your next)"
+    r"|\bplease (?:go ahead and )?(?:provide|share)\b",
     re.IGNORECASE,
 )
 
@@ -57,7 +80,8 @@ def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160
                  min_distinct: float = 0.5, prompt: str = "") -> str:
     r"""Classify a generation as :obj:`"ok"`, :obj:`"empty"` (nothing or
     fewer than :obj:`min_chars` characters), :obj:`"refused"` (a refusal near
-    the start), :obj:`"echo"` (mostly lines copied from :obj:`prompt`,
+    the start), :obj:`"non_answer"` (assistant chatter such as "I'm ready to
+    help. What's the next question?" near the start), :obj:`"echo"` (mostly lines copied from :obj:`prompt`,
     the request's text; see :func:`echoes_prompt`), :obj:`"repetitive"` (fewer than :obj:`min_distinct`
     of its word 3-grams distinct, over 30+ words) or :obj:`"truncated"`
     (stopped by the token budget)."""
@@ -66,6 +90,8 @@ def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160
         return EMPTY
     if _REFUSAL.search(text[:refusal_window]):
         return REFUSED
+    if _NON_ANSWER.search(text[:refusal_window]):
+        return NON_ANSWER
     if prompt and echoes_prompt(text, prompt, min_chars):
         return ECHO
     if len(text.split()) >= 30 and distinct_trigram_ratio(text) < min_distinct:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..llm.base import GenerationSettings
 from .profiler import Profiler
+from .quality import USABLE
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,9 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
     With ``llm_cfg.backend == "none"`` no model is called: each text is the data part of the
     prompt (:func:`data_part`). With ``llm_cfg.limit`` only the first N users and N items are
     generated and the rest fall back to the template-only text (a quick look, announced in
-    the log and the stats).
+    the log and the stats). A generated row whose verdict is not usable after its retries
+    (refused, chatter, a loop, a copied prompt; see :data:`~autograph_rec.profiling.quality.USABLE`)
+    also falls back to the template-only text, with status ``"<verdict>->template_only"``.
 
     Returns:
         ``({"users": [...], "items": [...]}, stats)``; also writes ``users.jsonl`` and
@@ -68,9 +71,11 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
             for rec in profiles.frame.to_dict("records"):
                 i = int(rec["id"])
                 rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
-                if rec.get("text"):
+                if rec.get("text") and rec.get("status") in USABLE:
                     rows[i] = {**rec, "id": i}
                 else:  # recorded, never silently replaced: the row says what failed
+                    # (a refusal, chatter, a loop or a copied prompt says nothing about the row,
+                    # so the row's own data is encoded instead)
                     rows[i] = {**rec, "id": i, "text": rows[i]["text"], "status": f"{rec['status']}->template_only"}
             stats[kind] = profiles.stats
         with open(out_dir / f"{kind}.jsonl", "w", encoding="utf-8") as fh:

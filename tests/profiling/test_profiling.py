@@ -160,6 +160,46 @@ def test_check_output():
     assert check_output(Generation("genre: drama. The user cannot stand horror films.")) == "ok"
 
 
+def test_assistant_chatter_is_a_non_answer():
+    # verbatim SmolLM2-135M replies to complete MovieLens-100K profiling requests
+    for chatter in ["I'm ready to help. What's the next question?",
+                    "I'm ready to assist you. What can I help you with today?",
+                    "I'm ready for your feedback! I'll be happy to analyze any movie you name.",
+                    "I'm ready to assist you. Please go ahead and provide me with your list of movies.",
+                    "Aiqing wanzi (2015) [genres: Drama]\n\nI am ready to help with any movie-related questions! "
+                    "What's on your mind?"]:
+        assert check_output(Generation(chatter)) == "non_answer", chatter
+    # a profile may mention helping, readiness or sharing further on
+    answer = ("genre: survival drama. plot/theme: a crew gets ready for re-entry and must share "
+              "scarce power; teamwork is what can help them. mood/tone: tense.")
+    assert check_output(Generation(answer)) == "ok"
+
+
+def test_unusable_profiles_fall_back_to_the_template_text(tmp_path, monkeypatch):
+    import json
+
+    from autograph_rec.config import LLMConfig
+    from autograph_rec.llm import registry
+    from autograph_rec.profiling.stage import data_part, run_profiling
+
+    ds, split = toy(num_users=2)
+    item_answer = "genre: drama with comic relief. mood/tone: warm and wry, with an acclaimed cast."
+
+    def responder(messages):  # every user request gets chatter, every item request an answer
+        return "I'm ready to help. What's the next question?" if "interacted" in messages[-1]["content"] else item_answer
+
+    monkeypatch.setattr(registry, "build_llm", lambda name, cache=None, **kw: FakeLLM(responder=responder))
+    texts, stats = run_profiling(ds, split, LLMConfig(backend="fake"), tmp_path, progress=False)
+    users = [json.loads(x) for x in (tmp_path / "users.jsonl").read_text().splitlines()]
+    prompts = Profiler(FakeLLM()).user_messages(ds, split)
+    # retried (the same chatter every time), then the row's own data is encoded, and the row says why
+    assert [u["status"] for u in users] == ["non_answer->template_only"] * 2
+    assert [u["attempts"] for u in users] == [3, 3]
+    assert texts["users"] == [data_part(m) for m in prompts] == [u["text"] for u in users]
+    assert stats["users"]["failed"] == 2
+    assert set(texts["items"]) == {item_answer}
+
+
 def test_save_jsonl(tmp_path):
     ds, split = toy(num_users=1)
     out = Profiler(FakeLLM()).profile_users(ds, split)
