@@ -28,8 +28,8 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 
-# Assistant chatter that answers nothing: small chat models (SmolLM2-135M: 542 of 1,682 MovieLens-100K
-# item profiles and 407 of 943 user profiles on split seed 0) often reply to a complete request with
+# Assistant chatter that answers nothing: small chat models (SmolLM2-135M: 544 of 1,682 MovieLens-100K
+# item profiles and 464 of 943 user profiles on split seed 0) often reply to a complete request with
 # "I'm ready to help. What's the next question?" or "What can I assist you with today?". Checked near
 # the start only, like refusals.
 _NON_ANSWER = re.compile(
