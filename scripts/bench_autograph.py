@@ -28,6 +28,7 @@ from _bench import header, mean_std, pct_change, protocol_overrides, write_resul
 from autograph_rec.artifacts import stable_hash  # noqa: E402
 from autograph_rec.config import RunConfig  # noqa: E402
 from autograph_rec.pipeline import AutoGraphPipeline, run_training  # noqa: E402
+from autograph_rec.profiling.quality import CHECKS_VERSION  # noqa: E402
 
 ABLATIONS = {  # name -> overrides on top of +AutoGraph(--llm none)
     "all paths": [],
@@ -82,6 +83,13 @@ def settings_key(sets: list[str]) -> str:
     return json.dumps(sorted(s for s in sets if not s.startswith("output=")))
 
 
+def resume_key(sets: list[str], variant: str) -> str:
+    """:func:`settings_key`, plus the profile quality checks' version for ``smollm2``: its text
+    depends on them (a rejected reply is retried, then replaced by the template-only text), so a
+    row made under older checks is not reused."""
+    return settings_key(sets + ([f"#profiling.checks={CHECKS_VERSION}"] if variant == "smollm2" else []))
+
+
 def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict:
     out = run_folder(args, model, variant, seed)
     sets = base_overrides(args, model, seed, out) + extra
@@ -93,7 +101,7 @@ def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict
     # is re-read before every run, so a second process working on other seeds of the same command
     # hands its finished rows to the first one instead of both training them.
     done_file = Path(args.runs) / args.dataset / "rows.jsonl"
-    key = settings_key(sets)
+    key = resume_key(sets, variant)
     if done_file.exists():
         for line in done_file.read_text().splitlines():
             rec = json.loads(line)

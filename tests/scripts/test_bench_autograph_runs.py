@@ -57,3 +57,14 @@ def test_resume_key_ignores_the_output_folder_only():
     assert bench.settings_key(sets) == bench.settings_key(["output=runs/b", "model.name=mf", "data.seed=0"])
     assert bench.settings_key(sets) != bench.settings_key(["data.seed=1", "model.name=mf", "output=runs/a"])
     assert json.loads(bench.settings_key(sets)) == ["data.seed=0", "model.name=mf"]
+
+
+def test_smollm2_rows_made_under_older_profile_checks_are_not_reused():
+    bench = _bench_autograph()
+    sets = ["data.seed=0", "llm.backend=smollm2", "output=runs/a"]
+    assert bench.resume_key(sets, "none") == bench.settings_key(sets)
+    assert bench.resume_key(sets, "vanilla") == bench.settings_key(sets)
+    key = json.loads(bench.resume_key(sets, "smollm2"))
+    assert f"#profiling.checks={bench.CHECKS_VERSION}" in key and bench.CHECKS_VERSION >= 2
+    # a row stored before the checks had a version (the old key) does not match
+    assert bench.resume_key(sets, "smollm2") != bench.settings_key(sets)

@@ -1,0 +1,59 @@
+"""Re-judge stored LLM profiles with the current quality checks.
+
+    python scripts/audit_profiles.py runs/bench_autograph/ml-100k/lightgcn-smollm2-seed1
+
+Reads ``profiles/users.jsonl`` and ``profiles/items.jsonl`` of each run folder (or a profiles
+folder itself) and counts, per kind, the status each row was stored with and the verdict
+:func:`autograph_rec.profiling.check_output` gives its text today, with a few example texts per
+verdict that is not usable. Use it after the checks change, to see how much of an earlier run's
+profile text was noise. No model is loaded and nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from autograph_rec.llm.base import Generation
+from autograph_rec.profiling import USABLE, check_output
+
+
+def profiles_dir(path: Path) -> Path:
+    if (path / "users.jsonl").is_file():
+        return path
+    if (path / "profiles" / "users.jsonl").is_file():
+        return path / "profiles"
+    raise SystemExit(f"{path}: no users.jsonl in it or in its profiles/ folder")
+
+
+def audit(path: Path, examples: int) -> str:
+    lines = [f"### {path}", "", "| kind | rows | stored status | verdict now | not usable now |", "|---|---|---|---|---|"]
+    shown = []
+    for kind in ("users", "items"):
+        rows = [json.loads(x) for x in (profiles_dir(path) / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()]
+        if any(r.get("status", "").startswith("template_only") for r in rows):
+            lines.append(f"| {kind} | {len(rows)} | template-only text, no LLM | | |")
+            continue
+        verdicts = [check_output(Generation(r["text"], finish_reason=r.get("finish_reason") or "stop")) for r in rows]
+        bad = sum(v not in USABLE for v in verdicts)
+        fmt = lambda c: ", ".join(f"{k} {n}" for k, n in c.most_common())  # noqa: E731
+        lines.append(f"| {kind} | {len(rows)} | {fmt(Counter(r.get('status') for r in rows))} | "
+                     f"{fmt(Counter(verdicts))} | {bad} ({bad / max(len(rows), 1):.1%}) |")
+        for verdict, n in Counter(v for v in verdicts if v not in USABLE).most_common():
+            texts = Counter(r["text"] for r, v in zip(rows, verdicts) if v == verdict).most_common(examples)
+            shown += [f"- {kind}, {verdict}, ×{k}: `{t[:120].replace(chr(10), ' / ')}`" for t, k in texts]
+    return "\n".join(lines + ([""] + shown if shown else [])) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", type=Path, help="run folders or profiles folders")
+    parser.add_argument("--examples", type=int, default=3, help="most frequent texts shown per unusable verdict")
+    args = parser.parse_args()
+    print("\n".join(audit(p, args.examples) for p in args.paths))
+
+
+if __name__ == "__main__":
+    main()
