@@ -109,7 +109,7 @@ def main() -> None:
         f"- sample: first {len(items.frame)} items and first {len(users.frame)} users (internal ids); user prompts use the last ≤30 "
         f"training items (random per-user 80/10/10 split, seed {args.split_seed})\n"
         f"- generation: greedy, max {args.max_new_tokens} new tokens, repetition penalty {args.repetition_penalty}, "
-        f"batch {args.batch_size}; retries (sampled) for empty/refused/echoing/repetitive/truncated outputs\n"
+        f"batch {args.batch_size}; retries (sampled) for empty/refused/chatter/echoing/repetitive/truncated outputs\n"
         f"- wall time including model load: {total:.0f} s\n",
     )
     md += "\n| kind | rows | rows generated | generated calls | cached calls | profiles/s | tokens/s | failure rate |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
