@@ -6,7 +6,8 @@ Reads ``profiles/users.jsonl`` and ``profiles/items.jsonl`` of each run folder (
 folder itself) and counts, per kind, the status each row was stored with and the verdict
 :func:`autograph_rec.profiling.check_output` gives its text today, with a few example texts per
 verdict that is not usable. Use it after the checks change, to see how much of an earlier run's
-profile text was noise. No model is loaded and nothing is written.
+profile text was noise. No model is loaded and nothing is written. The jsonl files do not keep the
+prompts, so the ``echo`` check (output copying its prompt) is not re-run here; every other one is.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def profiles_dir(path: Path) -> Path:
     raise SystemExit(f"{path}: no users.jsonl in it or in its profiles/ folder")
 
 
+def counts(values) -> str:
+    return ", ".join(f"{k} {n}" for k, n in Counter(values).most_common())
+
+
 def audit(path: Path, examples: int) -> str:
     lines = [f"### {path}", "", "| kind | rows | stored status | verdict now | not usable now |", "|---|---|---|---|---|"]
     shown = []
@@ -38,9 +43,8 @@ def audit(path: Path, examples: int) -> str:
             continue
         verdicts = [check_output(Generation(r["text"], finish_reason=r.get("finish_reason") or "stop")) for r in rows]
         bad = sum(v not in USABLE for v in verdicts)
-        fmt = lambda c: ", ".join(f"{k} {n}" for k, n in c.most_common())  # noqa: E731
-        lines.append(f"| {kind} | {len(rows)} | {fmt(Counter(r.get('status') for r in rows))} | "
-                     f"{fmt(Counter(verdicts))} | {bad} ({bad / max(len(rows), 1):.1%}) |")
+        lines.append(f"| {kind} | {len(rows)} | {counts(r.get('status') for r in rows)} | "
+                     f"{counts(verdicts)} | {bad} ({bad / max(len(rows), 1):.1%}) |")
         for verdict, n in Counter(v for v in verdicts if v not in USABLE).most_common():
             texts = Counter(r["text"] for r, v in zip(rows, verdicts) if v == verdict).most_common(examples)
             shown += [f"- {kind}, {verdict}, ×{k}: `{t[:120].replace(chr(10), ' / ')}`" for t, k in texts]
