@@ -47,6 +47,11 @@ def first(n: int | None, total: int) -> list[int]:
     return list(range(total if n is None else min(n, total)))
 
 
+def share(n: int, prof) -> str:
+    """``n`` rows and their share of the profiled rows, for the results table."""
+    return f"{n} ({n / max(len(prof.frame), 1):.1%})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--llm", default="smollm2", choices=["smollm2", "llamacpp", "openai"])
@@ -88,7 +93,7 @@ def main() -> None:
         s = prof.stats
         rows.append(f"| {kind} | {len(prof.frame)} | {s.get('generated_rows', 0)} | {s.get('calls', 0)} | {s.get('cached', 0)} | "
                     f"{s.get('profiles_per_s', 0):.3f} | "
-                    f"{s.get('tokens_per_s', 0):.1f} | {s['failed'] / max(len(prof.frame), 1):.1%} |")
+                    f"{s.get('tokens_per_s', 0):.1f} | {share(s['failed'] - s['unusable'], prof)} | {share(s['unusable'], prof)} |")
         for rec in prof.frame.head(2 if kind == "items" else 1).to_dict("records"):
             examples.append(f"**{kind[:-1]} {rec['id']}** (status {rec['status']}):\n\n```\n{rec['text']}\n```")
     enc_lines = []
@@ -112,7 +117,7 @@ def main() -> None:
         f"batch {args.batch_size}; retries (sampled) for empty/refused/chatter/echoing/repetitive/truncated outputs\n"
         f"- wall time including model load: {total:.0f} s\n",
     )
-    md += "\n| kind | rows | rows generated | generated calls | cached calls | profiles/s | tokens/s | failure rate |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    md += "\n| kind | rows | rows generated | generated calls | cached calls | profiles/s | tokens/s | truncated after retries (kept) | unusable after retries (template text instead) |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     if enc_lines:
         md += "\n| encoder | texts | dim | texts/s |\n|---|---|---|---|\n" + "\n".join(enc_lines) + "\n"
     md += "\nExample profiles, verbatim:\n\n" + "\n\n".join(examples) + "\n"

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from ..llm.base import Generation, GenerationSettings, LLMClient, Messages
 from ..llm.cache import CachedLLM
 from .history import train_histories
-from .quality import OK, TRUNCATED, check_output
+from .quality import OK, TRUNCATED, USABLE, check_output
 from .templates import PromptTemplate, get_template
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,11 @@ class Profiles:
             ``prompt_tokens``/``completion_tokens`` (of generated calls),
             ``rows``, ``generated_rows`` (rows not served from the cache),
             ``seconds``, ``profiles_per_s`` (generated rows per second),
-            ``tokens_per_s``, ``failed``, ``retried``.
+            ``tokens_per_s``, ``retried`` (rows needing more than one attempt),
+            ``failed`` (rows whose final verdict is not ``ok``, *including* ``truncated``) and
+            ``unusable`` (rows whose final verdict is not in
+            :data:`~autograph_rec.profiling.quality.USABLE`: the pipeline encodes their
+            template-only text instead).
     """
 
     kind: str
@@ -258,6 +262,7 @@ class Profiler:
         stats.update(
             rows=n, generated_rows=fresh, seconds=round(secs, 3),
             failed=int((frame["status"] != OK).sum()),
+            unusable=int((~frame["status"].isin(USABLE)).sum()),
             retried=int((frame["attempts"] > 1).sum()),
             profiles_per_s=round(fresh / secs, 3) if secs > 0 else None,
             tokens_per_s=round(stats["completion_tokens"] / secs, 2) if secs > 0 else None,

@@ -153,6 +153,17 @@ def test_truncated_retry_gets_bigger_budget():
     assert row["status"] == "ok" and row["failures"] == "truncated;truncated"
 
 
+def test_stats_tell_truncated_from_unusable():
+    ds, _ = toy(num_users=1)
+    # every budget too small: the row stays truncated, which is not ok but still usable
+    short = Profiler(FakeLLM(num_words=500), GenerationSettings(max_new_tokens=5), max_retries=1)
+    out = short.profile_items(ds, ids=[0, 1])
+    assert out.frame["status"].tolist() == ["truncated", "truncated"]
+    assert out.stats["failed"] == 2 and out.stats["unusable"] == 0
+    dead = Profiler(FakeLLM(responder=lambda m: ""), max_retries=0).profile_items(ds, ids=[0])
+    assert dead.stats["failed"] == dead.stats["unusable"] == 1
+
+
 def test_check_output():
     assert check_output(Generation("")) == "empty"
     assert check_output(Generation("As an AI language model, I cannot say much here.")) == "refused"
