@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -20,6 +21,11 @@ from .quality import OK, TRUNCATED, USABLE, check_output
 from .templates import PromptTemplate, get_template
 
 log = logging.getLogger(__name__)
+
+
+def _counts(verdicts) -> Dict[str, int]:
+    """Rows per verdict, most frequent first."""
+    return dict(Counter(verdicts).most_common())
 
 
 def _records(frame: pd.DataFrame) -> Dict[int, Dict[str, Any]]:
@@ -49,7 +55,10 @@ class Profiles:
             ``failed`` (rows whose final verdict is not ``ok``, *including* ``truncated``) and
             ``unusable`` (rows whose final verdict is not in
             :data:`~autograph_rec.profiling.quality.USABLE`: the pipeline encodes their
-            template-only text instead).
+            template-only text instead);
+            ``first_verdicts`` and ``final_verdicts``: rows per verdict of the
+            first and of the last attempt, so a run shows which check cost its
+            retries and which it could not mend.
     """
 
     kind: str
@@ -264,6 +273,10 @@ class Profiler:
             failed=int((frame["status"] != OK).sum()),
             unusable=int((~frame["status"].isin(USABLE)).sum()),
             retried=int((frame["attempts"] > 1).sum()),
+            # which checks cost retries (first attempts) and which rows they could not mend (final)
+            first_verdicts=_counts(f.split(";")[0] if f else v
+                                   for f, v in zip(frame["failures"], frame["status"])),
+            final_verdicts=_counts(frame["status"]),
             profiles_per_s=round(fresh / secs, 3) if secs > 0 else None,
             tokens_per_s=round(stats["completion_tokens"] / secs, 2) if secs > 0 else None,
             template=f"{tpl.id}@{tpl.version}", model=self.llm.model_id,

@@ -129,11 +129,14 @@ def test_bad_outputs_are_retried_and_recorded(tmp_path):
     assert out.frame["status"].tolist() == ["ok", "ok"]
     assert out.frame["attempts"].tolist() == [2, 2]
     assert out.frame["failures"].tolist() == ["refused", "refused"]
+    assert out.stats["first_verdicts"] == {"refused": 2}
+    assert out.stats["final_verdicts"] == {"ok": 2}
 
     dead = Profiler(FakeLLM(responder=lambda m: ""), max_retries=2).profile_items(ds, ids=[3])
     row = dead.frame.iloc[0]
     assert row["status"] == "empty" and row["attempts"] == 3 and row["failures"] == "empty;empty"
     assert row["text"] == "" and dead.stats["failed"] == 1
+    assert dead.stats["first_verdicts"] == dead.stats["final_verdicts"] == {"empty": 1}
 
 
 def test_truncated_retry_gets_bigger_budget():
