@@ -5,7 +5,8 @@
 Reads ``profiles/users.jsonl`` and ``profiles/items.jsonl`` of each run folder (or a profiles
 folder itself) and counts, per kind, the status each row was stored with and the verdict
 :func:`autograph_rec.profiling.check_output` gives its text today, with a few example texts per
-verdict that is not usable. Use it after the checks change, to see how much of an earlier run's
+verdict that is not usable, and the stored verdict of each row's first attempt (which check cost the
+retries). Use it after the checks change, to see how much of an earlier run's
 profile text was noise. No model is loaded and nothing is written. The jsonl files do not keep the
 prompts, so the ``echo`` check (output copying its prompt) is not re-run here; every other one is.
 """
@@ -33,17 +34,26 @@ def counts(values) -> str:
     return ", ".join(f"{k} {n}" for k, n in Counter(values).most_common())
 
 
+def first_verdict(row: dict) -> str:
+    """The verdict of a row's first attempt: its first rejected one, else its final status (a row
+    encoded as template text is stored as ``"<verdict>->template_only"``)."""
+    failures = row.get("failures") or ""
+    return failures.split(";")[0] if failures else str(row.get("status", "")).split("->")[0]
+
+
 def audit(path: Path, examples: int) -> str:
-    lines = [f"### {path}", "", "| kind | rows | stored status | verdict now | not usable now |", "|---|---|---|---|---|"]
+    lines = [f"### {path}", "", "| kind | rows | first attempt (stored) | stored status | verdict now | not usable now |",
+             "|---|---|---|---|---|---|"]
     shown = []
     for kind in ("users", "items"):
         rows = [json.loads(x) for x in (profiles_dir(path) / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()]
         if any(r.get("status", "").startswith("template_only") for r in rows):
-            lines.append(f"| {kind} | {len(rows)} | template-only text, no LLM | | |")
+            lines.append(f"| {kind} | {len(rows)} | template-only text, no LLM | | | |")
             continue
         verdicts = [check_output(Generation(r["text"], finish_reason=r.get("finish_reason") or "stop")) for r in rows]
         bad = sum(v not in USABLE for v in verdicts)
-        lines.append(f"| {kind} | {len(rows)} | {counts(r.get('status') for r in rows)} | "
+        lines.append(f"| {kind} | {len(rows)} | {counts(first_verdict(r) for r in rows)} | "
+                     f"{counts(r.get('status') for r in rows)} | "
                      f"{counts(verdicts)} | {bad} ({bad / max(len(rows), 1):.1%}) |")
         for verdict, n in Counter(v for v in verdicts if v not in USABLE).most_common():
             texts = Counter(r["text"] for r, v in zip(rows, verdicts) if v == verdict).most_common(examples)
