@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from autograph_rec.llm.base import Generation
-from autograph_rec.profiling import USABLE, check_output
+from autograph_rec.profiling import USABLE, check_output, first_verdict
 
 
 def profiles_dir(path: Path) -> Path:
@@ -34,13 +34,6 @@ def counts(values) -> str:
     return ", ".join(f"{k} {n}" for k, n in Counter(values).most_common())
 
 
-def first_verdict(row: dict) -> str:
-    """The verdict of a row's first attempt: its first rejected one, else its final status (a row
-    encoded as template text is stored as ``"<verdict>->template_only"``)."""
-    failures = row.get("failures") or ""
-    return failures.split(";")[0] if failures else str(row.get("status", "")).split("->")[0]
-
-
 def audit(path: Path, examples: int) -> str:
     lines = [f"### {path}", "", "| kind | rows | first attempt (stored) | stored status | verdict now | not usable now |",
              "|---|---|---|---|---|---|"]
@@ -52,7 +45,7 @@ def audit(path: Path, examples: int) -> str:
             continue
         verdicts = [check_output(Generation(r["text"], finish_reason=r.get("finish_reason") or "stop")) for r in rows]
         bad = sum(v not in USABLE for v in verdicts)
-        lines.append(f"| {kind} | {len(rows)} | {counts(first_verdict(r) for r in rows)} | "
+        lines.append(f"| {kind} | {len(rows)} | {counts(first_verdict(r.get('failures') or '', r.get('status', '')) for r in rows)} | "
                      f"{counts(r.get('status') for r in rows)} | "
                      f"{counts(verdicts)} | {bad} ({bad / max(len(rows), 1):.1%}) |")
         for verdict, n in Counter(v for v in verdicts if v not in USABLE).most_common():

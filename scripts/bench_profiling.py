@@ -120,9 +120,9 @@ def main() -> None:
     md += "\n| kind | rows | rows generated | generated calls | cached calls | profiles/s | tokens/s | truncated after retries (kept) | unusable after retries (template text instead) |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     md += "\nVerdicts per row, first attempt → final (the checks that cost retries, and what they could not mend):\n\n"
     for kind, prof in (("items", items), ("users", users)):
-        first_v = ", ".join(f"{k} {v}" for k, v in prof.stats.get("first_verdicts", {}).items())
-        final_v = ", ".join(f"{k} {v}" for k, v in prof.stats.get("final_verdicts", {}).items())
-        md += f"- {kind}: first attempt {first_v or '—'}; final {final_v or '—'}\n"
+        first_v, final_v = (", ".join(f"{k} {n}" for k, n in prof.stats.get(key, {}).items()) or "—"
+                            for key in ("first_verdicts", "final_verdicts"))
+        md += f"- {kind}: first attempt {first_v}; final {final_v}\n"
     if enc_lines:
         md += "\n| encoder | texts | dim | texts/s |\n|---|---|---|---|\n" + "\n".join(enc_lines) + "\n"
     md += "\nExample profiles, verbatim:\n\n" + "\n\n".join(examples) + "\n"

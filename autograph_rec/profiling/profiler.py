@@ -23,6 +23,13 @@ from .templates import PromptTemplate, get_template
 log = logging.getLogger(__name__)
 
 
+def first_verdict(failures: str, status: str) -> str:
+    r"""The verdict of a row's first attempt, from its stored ``failures`` (the rejected attempts'
+    verdicts, ``;``-joined) and final ``status`` (a row the profiles stage encoded as template text
+    is stored as ``"<verdict>->template_only"``)."""
+    return failures.split(";")[0] if failures else str(status).split("->")[0]
+
+
 def _counts(verdicts) -> Dict[str, int]:
     """Rows per verdict, most frequent first."""
     return dict(Counter(verdicts).most_common())
@@ -274,8 +281,7 @@ class Profiler:
             unusable=int((~frame["status"].isin(USABLE)).sum()),
             retried=int((frame["attempts"] > 1).sum()),
             # which checks cost retries (first attempts) and which rows they could not mend (final)
-            first_verdicts=_counts(f.split(";")[0] if f else v
-                                   for f, v in zip(frame["failures"], frame["status"])),
+            first_verdicts=_counts(map(first_verdict, frame["failures"], frame["status"])),
             final_verdicts=_counts(frame["status"]),
             profiles_per_s=round(fresh / secs, 3) if secs > 0 else None,
             tokens_per_s=round(stats["completion_tokens"] / secs, 2) if secs > 0 else None,

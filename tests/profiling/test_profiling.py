@@ -262,3 +262,12 @@ def test_prompt_echoes_are_flagged_and_retried():
     out = Profiler(FakeLLM(responder=parrot), max_retries=1).profile_items(ds, ids=[0])
     row = out.frame.iloc[0]
     assert row["status"] == "ok" and row["failures"] == "echo" and row["attempts"] == 2
+
+
+def test_first_verdict_reads_stored_rows():
+    from autograph_rec.profiling import first_verdict
+
+    assert first_verdict("truncated;echo", "ok") == "truncated"
+    assert first_verdict("", "ok") == "ok"
+    # the profiles stage stores a template-text fallback as "<verdict>->template_only"
+    assert first_verdict("", "non_answer->template_only") == "non_answer"
