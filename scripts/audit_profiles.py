@@ -8,7 +8,9 @@ folder itself) and counts, per kind, the status each row was stored with and the
 verdict that is not usable, and the stored verdict of each row's first attempt (which check cost the
 retries). Use it after the checks change, to see how much of an earlier run's
 profile text was noise. No model is loaded and nothing is written. The jsonl files do not keep the
-prompts, so the ``echo`` check (output copying its prompt) is not re-run here; every other one is.
+prompts, so the ``echo`` check (output copying its prompt) is not re-run here, and a refusal phrase
+that quotes the prompt (a title such as "I Can't Sleep") is counted as a refusal; every other check
+is re-run as the profiler runs it.
 """
 
 from __future__ import annotations

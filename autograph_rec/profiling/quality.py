@@ -12,7 +12,7 @@ NON_ANSWER = "non_answer"
 
 #: Bumped whenever a verdict changes, so a cached profiles stage made under older rules is rebuilt
 #: (its LLM responses are reused from the response cache; only rows judged differently are retried).
-CHECKS_VERSION = 2
+CHECKS_VERSION = 3  # 3: a refusal phrase quoted from the prompt (a title) is not a refusal
 
 #: Verdicts whose text still describes the item or user (a truncated profile is a partial one);
 #: the other verdicts carry nothing about it, so their text is not worth encoding.
@@ -40,6 +40,24 @@ _NON_ANSWER = re.compile(
     r"|\bplease (?:go ahead and )?(?:provide|share)\b",
     re.IGNORECASE,
 )
+
+
+def refuses(text: str, prompt: str = "", window: int = 160) -> bool:
+    r"""Whether :obj:`text` opens with a refusal (checked in its first :obj:`window` characters).
+
+    A match that continues with the next word as a phrase of :obj:`prompt` is a quote, not a
+    refusal: a profile that starts by naming the film "I Can't Sleep (1994)" says "I Can't Sleep",
+    which the prompt holds, whereas "I can't help with that" is not in any prompt (SmolLM2's 2 such
+    false positives among about 16,000 replies, checks version 2).
+    """
+    head = text[:window]
+    lowered = prompt.lower()
+    for match in _REFUSAL.finditer(head):
+        next_word = re.match(r"\s*[\w'-]+", text[match.end():])
+        phrase = match.group(0) + (next_word.group(0) if next_word else "")
+        if not lowered or phrase.lower() not in lowered:
+            return True
+    return False
 
 
 def _trigrams(words: list) -> list:
@@ -80,7 +98,7 @@ def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160
                  min_distinct: float = 0.5, prompt: str = "") -> str:
     r"""Classify a generation as :obj:`"ok"`, :obj:`"empty"` (nothing or
     fewer than :obj:`min_chars` characters), :obj:`"refused"` (a refusal near
-    the start), :obj:`"non_answer"` (assistant chatter such as "I'm ready to
+    the start, unless quoted from :obj:`prompt`; see :func:`refuses`), :obj:`"non_answer"` (assistant chatter such as "I'm ready to
     help. What's the next question?" near the start), :obj:`"echo"` (mostly lines copied from :obj:`prompt`,
     the request's text; see :func:`echoes_prompt`), :obj:`"repetitive"` (fewer than :obj:`min_distinct`
     of its word 3-grams distinct, over 30+ words) or :obj:`"truncated"`
@@ -88,7 +106,7 @@ def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160
     text = (gen.text or "").strip()
     if len(text) < min_chars:
         return EMPTY
-    if _REFUSAL.search(text[:refusal_window]):
+    if refuses(text, prompt, refusal_window):
         return REFUSED
     if _NON_ANSWER.search(text[:refusal_window]):
         return NON_ANSWER

@@ -174,6 +174,17 @@ def test_check_output():
     assert check_output(Generation("genre: drama. The user cannot stand horror films.")) == "ok"
 
 
+def test_a_refusal_phrase_quoted_from_the_prompt_is_not_a_refusal():
+    prompt = "Title: I Can't Sleep (J'ai pas sommeil) (1994)\nGenres: Drama|Thriller"
+    quoted = Generation("I Can't Sleep, a 1994 French drama and thriller about a young woman adrift in Paris.")
+    assert check_output(quoted, prompt=prompt) == "ok"
+    # the same opening is a refusal when the prompt does not hold it, or continues differently
+    assert check_output(quoted) == "refused"
+    other = "Title: Heat (1995)\nGenres: Action|Crime"
+    assert check_output(quoted, prompt=other) == "refused"
+    assert check_output(Generation("I can't help with that request about this film."), prompt=prompt) == "refused"
+
+
 def test_assistant_chatter_is_a_non_answer():
     # verbatim SmolLM2-135M replies to complete MovieLens-100K profiling requests
     for chatter in ["I'm ready to help. What's the next question?",
