@@ -7,10 +7,10 @@ folder itself) and counts, per kind, the status each row was stored with and the
 :func:`autograph_rec.profiling.check_output` gives its text today, with a few example texts per
 verdict that is not usable, and the stored verdict of each row's first attempt (which check cost the
 retries). Use it after the checks change, to see how much of an earlier run's
-profile text was noise. No model is loaded and nothing is written. The jsonl files do not keep the
-prompts, so the ``echo`` check (output copying its prompt) is not re-run here, and a refusal phrase
-that quotes the prompt (a title such as "I Can't Sleep") is counted as a refusal; every other check
-is re-run as the profiler runs it.
+profile text was noise. No model is loaded and nothing is written. Rows keep their prompt since
+2026-12-04; for older runs, whose rows do not, the ``echo`` check (output copying its prompt) is
+not re-run and a refusal phrase quoting the prompt (a title such as "I Can't Sleep") counts as a
+refusal. Every other check is re-run as the profiler runs it.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def audit(path: Path, examples: int) -> str:
         if any(r.get("status", "").startswith("template_only") for r in rows):
             lines.append(f"| {kind} | {len(rows)} | template-only text, no LLM | | | |")
             continue
-        verdicts = [check_output(Generation(r["text"], finish_reason=r.get("finish_reason") or "stop")) for r in rows]
+        verdicts = [check_output(Generation(r["text"], finish_reason=r.get("finish_reason") or "stop"),
+                                 prompt=r.get("prompt") or "") for r in rows]
         bad = sum(v not in USABLE for v in verdicts)
         lines.append(f"| {kind} | {len(rows)} | {counts(first_verdict(r.get('failures') or '', r.get('status', '')) for r in rows)} | "
                      f"{counts(r.get('status') for r in rows)} | "

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..llm.base import Generation, GenerationSettings, LLMClient, Messages
 from ..llm.cache import CachedLLM
 from .history import train_histories
-from .quality import OK, TRUNCATED, USABLE, check_output
+from .quality import OK, TRUNCATED, USABLE, check_output, prompt_text
 from .templates import PromptTemplate, get_template
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ class Profiler:
                 stats["completion_tokens"] += g.completion_tokens
 
         # the request's text, to catch outputs that copy the prompt instead of answering it
-        prompts = ["\n".join(m["content"] for m in msgs) for msgs in messages]
+        prompts = [prompt_text(msgs) for msgs in messages]
         todo = list(range(n))
         for attempt in range(self.max_retries + 1):
             if not todo:

@@ -42,6 +42,11 @@ _NON_ANSWER = re.compile(
 )
 
 
+def prompt_text(messages) -> str:
+    """A request's text as the checks compare outputs with it: its messages' contents, one per line."""
+    return "\n".join(m["content"] for m in messages)
+
+
 def refuses(text: str, prompt: str = "", window: int = 160) -> bool:
     r"""Whether :obj:`text` opens with a refusal (checked in its first :obj:`window` characters).
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..llm.base import GenerationSettings
 from .profiler import Profiler
-from .quality import USABLE
+from .quality import USABLE, prompt_text
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
 
     Returns:
         ``({"users": [...], "items": [...]}, stats)``; also writes ``users.jsonl`` and
-        ``items.jsonl`` (one object per id with ``id``, ``text``, ``status``, ...) to ``out_dir``.
+        ``items.jsonl`` (one object per id with ``id``, ``text``, ``status``, ...; generated rows
+        also keep their ``prompt``, the request's text the quality checks compared with) to ``out_dir``.
     """
     from ..llm.registry import build_llm
 
@@ -71,6 +72,8 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
             for rec in profiles.frame.to_dict("records"):
                 i = int(rec["id"])
                 rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
+                # the request as the checks saw it, so scripts/audit_profiles.py can re-run every check
+                rec["prompt"] = prompt_text(messages[i])
                 if rec.get("text") and rec.get("status") in USABLE:
                     rows[i] = {**rec, "id": i}
                 else:  # recorded, never silently replaced: the row says what failed

@@ -223,6 +223,28 @@ def test_unusable_profiles_fall_back_to_the_template_text(tmp_path, monkeypatch)
     assert texts["users"] == [data_part(m) for m in prompts] == [u["text"] for u in users]
     assert stats["users"]["failed"] == 2
     assert set(texts["items"]) == {item_answer}
+    # every generated row keeps the request its verdict was judged against
+    assert [u["prompt"] for u in users] == ["\n".join(m["content"] for m in msgs) for msgs in prompts]
+
+
+def test_audit_rejudges_stored_rows_with_their_prompts(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("audit_profiles", Path(__file__).parents[2] / "scripts" / "audit_profiles.py")
+    audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(audit)
+    prompt = "Title: I Can't Sleep (J'ai pas sommeil) (1994)\nGenres: drama, thriller, French cinema\nDescribe it."
+    quote = "I Can't Sleep, a 1994 French drama and thriller about a young woman adrift in Paris."
+    echo = "Title: I Can't Sleep (J'ai pas sommeil) (1994)\nGenres: drama, thriller, French cinema"
+    rows = [{"id": 0, "text": quote, "status": "ok", "prompt": prompt},
+            {"id": 1, "text": echo, "status": "ok", "prompt": prompt},
+            {"id": 2, "text": quote, "status": "ok"}]  # a row from before prompts were stored
+    for kind in ("users", "items"):
+        (tmp_path / f"{kind}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = audit.audit(tmp_path, examples=1)
+    assert "| users | 3 |" in report and "ok 1, echo 1, refused 1" in report
 
 
 def test_save_jsonl(tmp_path):
