@@ -36,7 +36,7 @@ def format_tune(result, output: str) -> str:
     c = result.counts
     lines = [
         f"study {result.study_name!r} ({result.storage}): {c['complete']} complete, {c['pruned']} pruned, "
-        f"{c['fail']} failed; {result.seconds:.1f}s",
+        f"{c['fail']} failed; {result.seconds:.1f}s this run, {result.trial_seconds:.1f}s in finished trials",
         f"best trial {result.best_trial}: valid {result.metric} = {result.best_value:.4f}",
         "best params:",
         *(f"  {k}: {v}" for k, v in result.best_params.items()),

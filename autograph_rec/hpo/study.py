@@ -38,7 +38,8 @@ class TuneResult:
     best_params: dict[str, Any]
     best_config: RunConfig
     counts: dict[str, int]
-    seconds: float
+    seconds: float  # wall time of this call (near 0 when it only reloads a finished study)
+    trial_seconds: float  # summed durations of the study's complete and pruned trials, all calls and workers
     retrained: dict[str, Any] | None = field(default=None)
 
 
@@ -115,7 +116,7 @@ def tune(
     best_config = replace(suggest_config(optuna.trial.FixedTrial(best.params), space, base), output=str(output / "best"))
     best_config.to_yaml(output / "best.yaml")
     result = TuneResult(study_name, _redact(url), metric, best.number, float(best.value), dict(best.params),
-                        best_config, counts, time.perf_counter() - start)
+                        best_config, counts, time.perf_counter() - start, _trial_seconds(study))
     if retrain:
         result.retrained = retrain_best(result, output, progress)
     return result
@@ -189,6 +190,13 @@ def _counts(study) -> dict[str, int]:
     for t in study.get_trials(deepcopy=False):
         counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
     return counts
+
+
+def _trial_seconds(study) -> float:
+    optuna = require_optuna()
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return sum((t.datetime_complete - t.datetime_start).total_seconds()
+               for t in study.get_trials(deepcopy=False, states=finished) if t.datetime_start and t.datetime_complete)
 
 
 def _check_metric(metric: str, base: RunConfig) -> None:

@@ -39,6 +39,8 @@ def test_embedded_storage_best_config_and_resume(base_config, tmp_path):
     # reaching the budget again runs nothing
     third = tune(parse_space(SPACE), base_config, out, n_trials=4, pruner="none", seed=3, retrain=False)
     assert len(_load(out).trials) == 4 and third.retrained is None
+    # search time is the study's, not this call's: a reload reports what the trials took
+    assert third.trial_seconds == pytest.approx(second.trial_seconds) and third.trial_seconds > first.trial_seconds > 0
 
     best = RunConfig.from_yaml(out / "best.yaml")  # the full config of the best trial
     assert best.train.lr == pytest.approx(second.best_params["train.lr"])
