@@ -97,8 +97,16 @@ def run_variant(args, model: str, variant: str) -> dict:
                   pruner=args.pruner, seed=args.sampler_seed, study_name=f"{model}-{variant}", retrain=False)
     rows = [retrain(result.best_config, seed, out) for seed in args.seeds]
     return {"model": model, "variant": variant, "space": space, "counts": result.counts,
-            "search_seconds": result.trial_seconds, "best_trial": result.best_trial, "best_valid": result.best_value,
+            "search_seconds": result.trial_seconds, "search_span": result.trial_span, "best_trial": result.best_trial, "best_valid": result.best_value,
             "best_params": result.best_params, "retrained": rows}
+
+
+def span(record: dict) -> str:
+    """When a study's trials ran (the header's date is when this file was assembled)."""
+    if not record.get("search_span"):
+        return "(no finished trial)"
+    start, end = (t.replace("T", " ")[:16] for t in record["search_span"])
+    return f"{start} – {end[11:] if end[:10] == start[:10] else end} (storage clock)"
 
 
 def table(records: list[dict]) -> str:
@@ -149,7 +157,8 @@ def main() -> None:
         f"{sorted(AUTOGRAPH)} (ranges in the JSON and the script); dim {args.dim}, batch 4096, Adam\n"
         f"- test: best config retrained on seeds {args.seeds} (split, init, sampling, quantizer), mean ± std; "
         f"random per-user 80/10/10; AutoGraph = RQ-VAE codes of MiniLM vectors, plain aggregation; `none` = "
-        f"template-only text (no generation)\n- torch threads {args.threads}\n",
+        f"template-only text (no generation)\n- torch threads {args.threads}\n"
+        + "".join(f"- study {r['model']}-{r['variant']} searched {span(r)}\n" for r in records),
     )
     md += "\n" + table(records) + "\n"
     print(md)

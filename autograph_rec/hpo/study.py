@@ -40,6 +40,7 @@ class TuneResult:
     counts: dict[str, int]
     seconds: float  # wall time of this call (near 0 when it only reloads a finished study)
     trial_seconds: float  # summed durations of the study's complete and pruned trials, all calls and workers
+    trial_span: tuple[str, str] | None = None  # first start and last end of those trials (storage clock, ISO)
     retrained: dict[str, Any] | None = field(default=None)
 
 
@@ -116,7 +117,7 @@ def tune(
     best_config = replace(suggest_config(optuna.trial.FixedTrial(best.params), space, base), output=str(output / "best"))
     best_config.to_yaml(output / "best.yaml")
     result = TuneResult(study_name, _redact(url), metric, best.number, float(best.value), dict(best.params),
-                        best_config, counts, time.perf_counter() - start, _trial_seconds(study))
+                        best_config, counts, time.perf_counter() - start, *_trial_timing(study))
     if retrain:
         result.retrained = retrain_best(result, output, progress)
     return result
@@ -192,11 +193,18 @@ def _counts(study) -> dict[str, int]:
     return counts
 
 
-def _trial_seconds(study) -> float:
+def _trial_timing(study) -> tuple[float, tuple[str, str] | None]:
+    """Summed seconds and (first start, last end) of the complete and pruned trials: what the search
+    took over every call and worker, so a call that only reloads a finished study still reports it."""
     optuna = require_optuna()
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return sum((t.datetime_complete - t.datetime_start).total_seconds()
-               for t in study.get_trials(deepcopy=False, states=finished) if t.datetime_start and t.datetime_complete)
+    trials = [t for t in study.get_trials(deepcopy=False, states=finished) if t.datetime_start and t.datetime_complete]
+    if not trials:
+        return 0.0, None
+    seconds = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in trials)
+    span = (min(t.datetime_start for t in trials).isoformat(timespec="seconds"),
+            max(t.datetime_complete for t in trials).isoformat(timespec="seconds"))
+    return seconds, span
 
 
 def _check_metric(metric: str, base: RunConfig) -> None:
