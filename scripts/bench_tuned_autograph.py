@@ -97,8 +97,9 @@ def run_variant(args, model: str, variant: str) -> dict:
                   pruner=args.pruner, seed=args.sampler_seed, study_name=f"{model}-{variant}", retrain=False)
     rows = [retrain(result.best_config, seed, out) for seed in args.seeds]
     return {"model": model, "variant": variant, "space": space, "counts": result.counts,
-            "search_seconds": result.trial_seconds, "search_span": result.trial_span, "best_trial": result.best_trial, "best_valid": result.best_value,
-            "best_params": result.best_params, "retrained": rows}
+            "search_seconds": result.trial_seconds, "search_span": result.trial_span,
+            "best_trial": result.best_trial, "best_valid": result.best_value, "best_params": result.best_params,
+            "retrained": rows}
 
 
 def span(record: dict) -> str:
