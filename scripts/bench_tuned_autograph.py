@@ -14,14 +14,18 @@ in trials, not in how favourable the space is. The objective is validation NDCG@
         --n-trials 16 --seeds 0 1 2 --threads 1
 
 Studies (``runs/bench_tuned_autograph/<dataset>/<model>-<variant>/study.db``) and retrainings
-resume where they stopped. Writes docs/results/tuned_autograph_<dataset>_<models><tag>.md/.json.
+resume where they stopped. ``--jobs 2`` runs two (backbone, variant) studies at a time as separate
+processes (each at ``--threads``; log in the study folder's ``bench.log``) and then assembles the
+table here. Writes docs/results/tuned_autograph_<dataset>_<models><tag>.md/.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,6 +106,35 @@ def run_variant(args, model: str, variant: str) -> dict:
             "retrained": rows}
 
 
+def child_argv(args, model: str, variant: str) -> list[str]:
+    """This script's command line for one (backbone, variant), searching and retraining only."""
+    argv = [sys.executable, __file__, "--dataset", args.dataset, "--models", model, "--variants", variant,
+            "--n-trials", str(args.n_trials), "--pruner", args.pruner, "--sampler-seed", str(args.sampler_seed),
+            "--seeds", *map(str, args.seeds), "--epochs", str(args.epochs), "--dim", str(args.dim),
+            "--threads", str(args.threads), "--runs", args.runs, "--search-only"]
+    return argv + (["--data-dir", args.data_dir] if args.data_dir else [])
+
+
+def run_in_parallel(args) -> None:
+    """Run every (backbone, variant) study and its retrainings in its own process, ``args.jobs`` at
+    a time; the caller then reloads the finished studies and retrainings."""
+    pairs = [(m, v) for m in args.models for v in args.variants]
+
+    def run(pair: tuple[str, str]) -> tuple[str, int, Path]:
+        log = Path(args.runs) / args.dataset / f"{pair[0]}-{pair[1]}" / "bench.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        print(f"started {pair[0]}-{pair[1]} (log {log})", flush=True)
+        with log.open("a") as out:
+            code = subprocess.run(child_argv(args, *pair), stdout=out, stderr=subprocess.STDOUT).returncode
+        print(f"finished {pair[0]}-{pair[1]}: exit {code}", flush=True)
+        return f"{pair[0]}-{pair[1]}", code, log
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        failed = [(name, code, log) for name, code, log in pool.map(run, pairs) if code != 0]
+    if failed:
+        raise SystemExit("failed: " + "; ".join(f"{n} exited {c}, see {log}" for n, c, log in failed))
+
+
 def span(record: dict) -> str:
     """When a study's trials ran (the header's date is when this file was assembled)."""
     if not record.get("search_span"):
@@ -146,7 +179,14 @@ def main() -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--runs", default="runs/bench_tuned_autograph")
     p.add_argument("--tag", default="", help="suffix of the result file name")
+    p.add_argument("--jobs", type=int, default=1, help="(backbone, variant) studies run at once, one process each")
+    p.add_argument("--search-only", action="store_true", help="search and retrain, write no result file "
+                   "(what each --jobs process runs)")
     args = p.parse_args()
+    if args.jobs < 1:
+        p.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.jobs > 1:
+        run_in_parallel(args)
 
     records = [run_variant(args, model, variant) for model in args.models for variant in args.variants]
     md = header(
@@ -163,6 +203,8 @@ def main() -> None:
     )
     md += "\n" + table(records) + "\n"
     print(md)
+    if args.search_only:
+        return
     write_result(f"tuned_autograph_{args.dataset}_{'_'.join(args.models)}{args.tag}", md,
                  {"args": vars(args), "records": records})
 
