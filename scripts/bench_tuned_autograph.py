@@ -84,11 +84,16 @@ def retrain(best, seed: int, out: Path) -> dict:
     return row
 
 
+def study_dir(args, model: str, variant: str) -> Path:
+    """Where one (backbone, variant) keeps its study, trials, retrainings and ``--jobs`` log."""
+    return Path(args.runs) / args.dataset / f"{model}-{variant}"
+
+
 def run_variant(args, model: str, variant: str) -> dict:
     from autograph_rec.hpo import tune
     from autograph_rec.hpo.space import parse_space
 
-    out = Path(args.runs) / args.dataset / f"{model}-{variant}"
+    out = study_dir(args, model, variant)
     # Profiles, vectors and codes do not depend on the backbone: every study of the dataset shares
     # one stage folder (its lock serialises concurrent builders), so each is built once.
     shared = (Path(args.runs) / args.dataset / "stages").resolve()
@@ -121,13 +126,14 @@ def run_in_parallel(args) -> None:
     pairs = [(m, v) for m in args.models for v in args.variants]
 
     def run(pair: tuple[str, str]) -> tuple[str, int, Path]:
-        log = Path(args.runs) / args.dataset / f"{pair[0]}-{pair[1]}" / "bench.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        print(f"started {pair[0]}-{pair[1]} (log {log})", flush=True)
+        folder = study_dir(args, *pair)
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "bench.log"
+        print(f"started {folder.name} (log {log})", flush=True)
         with log.open("a") as out:
             code = subprocess.run(child_argv(args, *pair), stdout=out, stderr=subprocess.STDOUT).returncode
-        print(f"finished {pair[0]}-{pair[1]}: exit {code}", flush=True)
-        return f"{pair[0]}-{pair[1]}", code, log
+        print(f"finished {folder.name}: exit {code}", flush=True)
+        return folder.name, code, log
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         failed = [(name, code, log) for name, code, log in pool.map(run, pairs) if code != 0]
