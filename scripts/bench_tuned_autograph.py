@@ -254,7 +254,8 @@ def main() -> None:
         f"{sorted(AUTOGRAPH)} (ranges in the JSON and the script); dim {args.dim}, batch 4096, Adam\n"
         f"- test: best config retrained on seeds {args.seeds} (split, init, sampling, quantizer), mean ± std; "
         f"random per-user 80/10/10; AutoGraph = RQ-VAE codes of MiniLM vectors, plain aggregation; `none` = "
-        f"template-only text (no generation)\n- torch threads {args.threads}\n"
+        f"template-only text (no generation); `smollm2` = profiles by the bundled SmolLM2-135M, built before "
+        f"the search (not in search s)\n- torch threads {args.threads}\n"
         + "".join(f"- study {r['model']}-{r['variant']} searched {span(r)}\n" for r in records),
     )
     md += "\n" + table(records) + "\n"
