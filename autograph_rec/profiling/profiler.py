@@ -95,7 +95,8 @@ class Profiler:
     fields. Outputs that are empty, refused or truncated are retried with
     sampling (a new seed per attempt; truncated ones with a larger token
     budget) and every row records its final verdict and rejected attempts,
-    so nothing is silently replaced. A progress bar shows ETA; :attr:`stats`
+    so nothing is silently replaced. A progress bar per pass (first attempts,
+    then each retry) shows ETA; :attr:`stats`
     report calls, tokens, seconds and throughput.
 
     Args:
@@ -212,8 +213,6 @@ class Profiler:
         stats = dict(calls=0, cached=0, prompt_tokens=0, completion_tokens=0)
         show = self.show_progress
         t0 = time.perf_counter()
-        bar = tqdm(total=n, desc=f"profile {kind}s", unit=kind,
-                   disable=(show is False) or (show is None and n < 64))
 
         def account(g: Generation) -> None:
             if g.cached:
@@ -234,16 +233,19 @@ class Profiler:
                 s = self.settings if attempt == 0 else self._retry_settings(attempt, status[r])
                 by_settings.setdefault(s, []).append(r)
             retry = []
+            # one bar per pass: retries (sampled, with a larger token budget for truncated rows)
+            # can take a third of the time, and a first-pass bar would sit at 100 % through them
+            desc = f"profile {kind}s" if attempt == 0 else f"retry {attempt}/{self.max_retries} {kind}s"
+            bar = tqdm(total=len(todo), desc=desc, unit=kind,
+                       disable=(show is False) or (show is None and n < 64))
             for settings, rows in by_settings.items():
                 for c in range(0, len(rows), self.chunk_size):
                     chunk = rows[c:c + self.chunk_size]
 
-                    def on_result(j, g, chunk=chunk, first=(attempt == 0)):
+                    def on_result(j, g, chunk=chunk, bar=bar):
                         account(g)
-                        if first:
-                            bar.update(1)
-                            bar.set_postfix(calls=stats["calls"], cached=stats["cached"],
-                                            refresh=False)
+                        bar.update(1)
+                        bar.set_postfix(calls=stats["calls"], cached=stats["cached"], refresh=False)
 
                     outs = self._call([messages[r] for r in chunk], settings, tpl, on_result)
                     for r, g in zip(chunk, outs):
@@ -254,11 +256,11 @@ class Profiler:
                         gens[r], status[r] = g, verdict
                         if verdict != OK:
                             retry.append(r)
+            bar.close()
             todo = retry if attempt < self.max_retries else []
             if retry and attempt < self.max_retries:
                 log.info("%d %s profiles failed checks; retry %d/%d", len(retry), kind,
                          attempt + 1, self.max_retries)
-        bar.close()
 
         secs = time.perf_counter() - t0
         frame = pd.DataFrame({

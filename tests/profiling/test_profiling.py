@@ -139,6 +139,23 @@ def test_bad_outputs_are_retried_and_recorded(tmp_path):
     assert dead.stats["first_verdicts"] == dead.stats["final_verdicts"] == {"empty": 1}
 
 
+def test_each_retry_pass_has_its_own_progress_bar(capsys):
+    # retries can take a third of a profiling run; the first-pass bar must not sit at 100 % through them
+    ds, _ = toy(num_users=1)
+    seen = {}
+
+    def flaky(messages):
+        key = messages[-1]["content"]
+        seen[key] = seen.get(key, 0) + 1
+        return "I'm sorry, I cannot describe this." if seen[key] == 1 else "genre: drama " * 5
+
+    Profiler(FakeLLM(responder=flaky), max_retries=2, show_progress=True).profile_items(ds, ids=[0, 1, 2])
+    err = capsys.readouterr().err
+    assert re.search(r"profile items: 100%\S* 3/3", err)
+    assert re.search(r"retry 1/2 items: 100%\S* 3/3", err)
+    assert "retry 2/2" not in err  # every row was mended by the first retry
+
+
 def test_truncated_retry_gets_bigger_budget():
     ds, _ = toy(num_users=1)
     budgets = []
