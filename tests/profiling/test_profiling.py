@@ -115,16 +115,21 @@ def test_profiles_cached_and_template_version_in_key(tmp_path, monkeypatch):
     assert third.stats["template"] == f"user_preference/movies@{new_version}"
 
 
-def test_bad_outputs_are_retried_and_recorded(tmp_path):
-    ds, _ = toy(num_users=1)
+def refuses_once():
+    """A responder that refuses each prompt the first time and answers it on every later call."""
     seen = {}
 
-    def flaky(messages):
+    def respond(messages):
         key = messages[-1]["content"]
         seen[key] = seen.get(key, 0) + 1
         return "I'm sorry, I cannot describe this." if seen[key] == 1 else "genre: drama " * 5
 
-    prof = Profiler(FakeLLM(responder=flaky), max_retries=2)
+    return respond
+
+
+def test_bad_outputs_are_retried_and_recorded(tmp_path):
+    ds, _ = toy(num_users=1)
+    prof = Profiler(FakeLLM(responder=refuses_once()), max_retries=2)
     out = prof.profile_items(ds, ids=[0, 1])
     assert out.frame["status"].tolist() == ["ok", "ok"]
     assert out.frame["attempts"].tolist() == [2, 2]
@@ -142,14 +147,7 @@ def test_bad_outputs_are_retried_and_recorded(tmp_path):
 def test_each_retry_pass_has_its_own_progress_bar(capsys):
     # retries can take a third of a profiling run; the first-pass bar must not sit at 100 % through them
     ds, _ = toy(num_users=1)
-    seen = {}
-
-    def flaky(messages):
-        key = messages[-1]["content"]
-        seen[key] = seen.get(key, 0) + 1
-        return "I'm sorry, I cannot describe this." if seen[key] == 1 else "genre: drama " * 5
-
-    Profiler(FakeLLM(responder=flaky), max_retries=2, show_progress=True).profile_items(ds, ids=[0, 1, 2])
+    Profiler(FakeLLM(responder=refuses_once()), max_retries=2, show_progress=True).profile_items(ds, ids=[0, 1, 2])
     err = capsys.readouterr().err
     assert re.search(r"profile items: 100%\S* 3/3", err)
     assert re.search(r"retry 1/2 items: 100%\S* 3/3", err)
