@@ -290,7 +290,7 @@ class AutoGraphPipeline:
         try:
             from .report import write_report
 
-            write_report(self.run_dir, result, self.stage_log)
+            write_report(self.run_dir, result, self.stage_log, metric=self.config.train.metric)
         except ImportError as exc:  # matplotlib missing: metrics are still on disk
             logger.warning("report skipped (%s); pip install 'autograph-rec[report]'", exc)
         return result

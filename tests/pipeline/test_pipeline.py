@@ -56,10 +56,14 @@ def test_run_end_to_end_then_cached(small_ml100k, tmp_path):
     first_user = json.loads((out / "profiles" / "users.jsonl").read_text().splitlines()[0])
     assert first_user["status"] == "template_only" and "interacted with these movies" in first_user["text"]
 
+    assert "selected on validation recall@20" in (out / "report" / "summary.md").read_text()
+
     # same settings, different training knobs: nothing upstream of training runs again
-    second = AutoGraphPipeline(_config(small_ml100k, out, "train.lr=0.002"), progress=False)
+    second = AutoGraphPipeline(_config(small_ml100k, out, "train.lr=0.002", "train.metric=ndcg@10"), progress=False)
     second.run()
     assert second.stage_log == {"codes": "cached"}
+    # the report names (and plots) the metric the epoch was selected on
+    assert "selected on validation ndcg@10" in (out / "report" / "summary.md").read_text()
 
     # another quantizer: codes re-run, vectors and profiles are reused
     third = AutoGraphPipeline(_config(small_ml100k, out, "quantize.method=lsh"), progress=False)
