@@ -10,7 +10,10 @@ retries). Use it after the checks change, to see how much of an earlier run's
 profile text was noise. No model is loaded and nothing is written. Rows keep their prompt since
 2026-12-04; for older runs, whose rows do not, the ``echo`` check (output copying its prompt) is
 not re-run and a refusal phrase quoting the prompt (a title such as "I Can't Sleep") counts as a
-refusal. Every other check is re-run as the profiler runs it.
+refusal. Every other check is re-run as the profiler runs it. A row whose output was rejected and
+replaced by its template text (status ``<verdict>->template_only``) is judged on the rejected
+output, kept in ``llm_text`` since 2026-12-04 (older such rows keep their stored verdict); rows the
+LLM never saw (status ``template_only``) are counted apart and not judged.
 """
 
 from __future__ import annotations
@@ -36,23 +39,42 @@ def counts(values) -> str:
     return ", ".join(f"{k} {n}" for k, n in Counter(values).most_common())
 
 
+def llm_output(row: dict) -> str | None:
+    """The LLM's own output for a row: a rejected one that fell back to template text keeps it in
+    ``llm_text`` (since 2026-12-04); older fallback rows did not store it (``None``)."""
+    if row.get("status", "").endswith("->template_only"):
+        return row.get("llm_text")
+    return row["text"]
+
+
+def judge(row: dict, text: str | None) -> str:
+    """Today's verdict on a row's LLM output; the stored one when that output was not kept."""
+    if text is None:
+        return row["status"].split("->")[0]
+    return check_output(Generation(text, finish_reason=row.get("finish_reason") or "stop"), prompt=row.get("prompt") or "")
+
+
 def audit(path: Path, examples: int) -> str:
     lines = [f"### {path}", "", "| kind | rows | first attempt (stored) | stored status | verdict now | not usable now |",
              "|---|---|---|---|---|---|"]
     shown = []
     for kind in ("users", "items"):
-        rows = [json.loads(x) for x in (profiles_dir(path) / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()]
-        if any(r.get("status", "").startswith("template_only") for r in rows):
-            lines.append(f"| {kind} | {len(rows)} | template-only text, no LLM | | | |")
+        stored = [json.loads(x) for x in (profiles_dir(path) / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()]
+        # rows the LLM never saw (--llm none, or past llm.limit) carry only their template text
+        rows = [r for r in stored if r.get("status") != "template_only"]
+        skipped = len(stored) - len(rows)
+        if not rows:
+            lines.append(f"| {kind} | {len(stored)} | template-only text, no LLM | | | |")
             continue
-        verdicts = [check_output(Generation(r["text"], finish_reason=r.get("finish_reason") or "stop"),
-                                 prompt=r.get("prompt") or "") for r in rows]
+        outputs = [llm_output(r) for r in rows]
+        verdicts = [judge(r, text) for r, text in zip(rows, outputs)]
         bad = sum(v not in USABLE for v in verdicts)
-        lines.append(f"| {kind} | {len(rows)} | {counts(first_verdict(r.get('failures') or '', r.get('status', '')) for r in rows)} | "
+        lines.append(f"| {kind} | {len(rows)}{f' (+{skipped} template-only, not judged)' if skipped else ''} | "
+                     f"{counts(first_verdict(r.get('failures') or '', r.get('status', '')) for r in rows)} | "
                      f"{counts(r.get('status') for r in rows)} | "
                      f"{counts(verdicts)} | {bad} ({bad / max(len(rows), 1):.1%}) |")
         for verdict, n in Counter(v for v in verdicts if v not in USABLE).most_common():
-            texts = Counter(r["text"] for r, v in zip(rows, verdicts) if v == verdict).most_common(examples)
+            texts = Counter(t or "(output not stored)" for t, v in zip(outputs, verdicts) if v == verdict).most_common(examples)
             shown += [f"- {kind}, {verdict}, ×{k}: `{t[:120].replace(chr(10), ' / ')}`" for t, k in texts]
     return "\n".join(lines + ([""] + shown if shown else [])) + "\n"
 

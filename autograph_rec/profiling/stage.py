@@ -51,7 +51,7 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
                 kwargs["model"] = llm_cfg.model
         elif llm_cfg.backend == "openai":
             if not llm_cfg.base_url or not llm_cfg.model:
-                raise ValueError("llm.backend=openai needs llm.base_url and llm.model (e.g. --base-url http://host:8000/v1 --model NAME)")
+                raise ValueError("llm.backend=openai needs llm.base_url and llm.model (e.g. --base-url http://host:8000/v1 --llm-model NAME)")
             kwargs.update(base_url=llm_cfg.base_url, model=llm_cfg.model, api_key_env=llm_cfg.api_key_env,
                           max_concurrency=llm_cfg.batch_size)
         llm = build_llm(llm_cfg.backend, cache=cache, **kwargs)
@@ -78,8 +78,10 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
                     rows[i] = {**rec, "id": i}
                 else:  # recorded, never silently replaced: the row says what failed
                     # (a refusal, chatter, a loop or a copied prompt says nothing about the row,
-                    # so the row's own data is encoded instead)
-                    rows[i] = {**rec, "id": i, "text": rows[i]["text"], "status": f"{rec['status']}->template_only"}
+                    # so the row's own data is encoded instead); the rejected output stays in
+                    # llm_text, so an audit can still judge what the LLM said
+                    rows[i] = {**rec, "id": i, "text": rows[i]["text"], "llm_text": rec.get("text"),
+                               "status": f"{rec['status']}->template_only"}
             stats[kind] = profiles.stats
         with open(out_dir / f"{kind}.jsonl", "w", encoding="utf-8") as fh:
             for row in rows:

@@ -236,20 +236,28 @@ def test_unusable_profiles_fall_back_to_the_template_text(tmp_path, monkeypatch)
     assert [u["status"] for u in users] == ["non_answer->template_only"] * 2
     assert [u["attempts"] for u in users] == [3, 3]
     assert texts["users"] == [data_part(m) for m in prompts] == [u["text"] for u in users]
+    # ... and the rejected output is kept beside it, for audits
+    assert [u["llm_text"] for u in users] == ["I'm ready to help. What's the next question?"] * 2
     assert stats["users"]["failed"] == 2
     assert set(texts["items"]) == {item_answer}
     # every generated row keeps the request its verdict was judged against
     assert [u["prompt"] for u in users] == ["\n".join(m["content"] for m in msgs) for msgs in prompts]
 
 
-def test_audit_rejudges_stored_rows_with_their_prompts(tmp_path):
+def load_audit_script():
     import importlib.util
-    import json
     from pathlib import Path
 
     spec = importlib.util.spec_from_file_location("audit_profiles", Path(__file__).parents[2] / "scripts" / "audit_profiles.py")
     audit = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(audit)
+    return audit
+
+
+def test_audit_rejudges_stored_rows_with_their_prompts(tmp_path):
+    import json
+
+    audit = load_audit_script()
     prompt = "Title: I Can't Sleep (J'ai pas sommeil) (1994)\nGenres: drama, thriller, French cinema\nDescribe it."
     quote = "I Can't Sleep, a 1994 French drama and thriller about a young woman adrift in Paris."
     echo = "Title: I Can't Sleep (J'ai pas sommeil) (1994)\nGenres: drama, thriller, French cinema"
@@ -260,6 +268,25 @@ def test_audit_rejudges_stored_rows_with_their_prompts(tmp_path):
         (tmp_path / f"{kind}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     report = audit.audit(tmp_path, examples=1)
     assert "| users | 3 |" in report and "ok 1, echo 1, refused 1" in report
+
+
+def test_audit_judges_the_rejected_output_of_rows_that_fell_back_to_template_text(tmp_path):
+    import json
+
+    audit = load_audit_script()
+    chatter = "I'm ready to help. What's the next question?"
+    template = "The user interacted with these movies, oldest first:\n1. Toy Story (1995)"
+    rows = [{"id": 0, "text": template, "llm_text": chatter, "status": "non_answer->template_only", "prompt": template},
+            {"id": 1, "text": template, "status": "refused->template_only", "prompt": template},  # before llm_text
+            {"id": 2, "text": template, "status": "template_only"},  # past llm.limit: the LLM never saw it
+            {"id": 3, "text": "genre: animated family comedies with warm humour", "status": "ok", "prompt": template}]
+    for kind in ("users", "items"):
+        (tmp_path / f"{kind}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = audit.audit(tmp_path, examples=1)
+    # judged on what the LLM said, not on the template text that replaced it
+    assert "| users | 3 (+1 template-only, not judged) |" in report
+    assert "| non_answer 1, refused 1, ok 1 | 2 (66.7%) |" in report
+    assert f"users, non_answer, ×1: `{chatter}`" in report and "(output not stored)" in report
 
 
 def test_save_jsonl(tmp_path):
