@@ -11,7 +11,9 @@ class EarlyStopping:
     r"""Tracks the best validation score and tells the trainer when to stop.
 
     Args:
-        patience (int): validations without improvement before stopping.
+        patience (int): validations without improvement before stopping; 0 stops at the
+            first one, like 1 (it used to stop at the first validation after the warm-up even
+            when that validation improved).
         warmup_epochs (int): never stop before this epoch (validation can sit on an early
             plateau, e.g. LightGCN on MovieLens-100K near the popularity baseline).
         min_delta (float): improvement needed to count as better.
@@ -37,7 +39,7 @@ class EarlyStopping:
         return False
 
     def should_stop(self, epoch: int) -> bool:
-        return self.bad_checks >= self.patience and epoch >= self.warmup_epochs
+        return self.bad_checks >= max(self.patience, 1) and epoch >= self.warmup_epochs
 
     def restore(self, model: torch.nn.Module) -> None:
         """Load the best snapshot into ``model`` (no-op if none was taken)."""

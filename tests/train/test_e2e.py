@@ -56,6 +56,16 @@ def test_early_stopping_restores_best(tmp_path):
     assert torch.equal(model.weight, best)
 
 
+def test_patience_zero_stops_at_the_first_validation_without_improvement():
+    from autograph_rec.train import EarlyStopping
+
+    model = torch.nn.Linear(2, 1)
+    stopper = EarlyStopping(patience=0, warmup_epochs=0)
+    assert stopper.step(5, 0.5, model) and not stopper.should_stop(5)  # improved: keep going
+    assert stopper.step(10, 0.6, model) and not stopper.should_stop(10)
+    assert not stopper.step(15, 0.6, model) and stopper.should_stop(15)
+
+
 def test_warmup_prevents_early_stop():
     from autograph_rec.train import EarlyStopping
 
