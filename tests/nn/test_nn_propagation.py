@@ -168,11 +168,13 @@ def test_csr_mm_ignores_uninitialised_output_memory():
     dense = torch.zeros(64, 48)
     dense[::3, ::5] = torch.arange(1.0, 1 + dense[::3, ::5].numel()).view(dense[::3, ::5].shape)
     adj = dense.to_sparse_csr()
-    x = torch.randn(48, 16)
+    # small integers: every product and sum is exact in float32, so the comparison cannot fail on
+    # rounding (random normal inputs occasionally cancelled below assert_close's tolerance)
+    x = torch.randint(-3, 4, (48, 16), generator=torch.Generator().manual_seed(0)).float()
     for _ in range(3):
         del_me = torch.full((64, 16), float("nan"))  # poison the allocator's free list
         del del_me
         out = csr_mm(adj, x)
         assert torch.isfinite(out).all()
-        torch.testing.assert_close(out, dense @ x)
+        assert torch.equal(out, dense @ x)
         assert (out[1::3] == 0).all()
