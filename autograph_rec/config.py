@@ -1,12 +1,14 @@
 """Typed run configuration: dataclasses, YAML in/out, ``key=value`` overrides.
 
-Precedence: CLI ``--set`` overrides > the YAML file > the defaults below. Unknown keys and
-values of the wrong type are errors that name the offending key.
+Precedence: CLI ``--set`` overrides > the YAML file > the defaults below. Unknown keys, values
+of the wrong type and out-of-range numbers (``train.epochs=0``, a negative ``train.lr``) are
+errors that name the offending key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +54,9 @@ class DataConfig:
     seed: int = 0
     duplicates: str = "last"
     download: bool = True
+
+    def __post_init__(self) -> None:
+        _check_at_least("data", self, seed=0, kcore=0)  # a negative kcore was taken as "no filter"
 
 
 @dataclass
@@ -105,6 +110,13 @@ class TrainConfig:
     save_checkpoint: bool = True
     evaluate_test: bool = True
 
+    def __post_init__(self) -> None:
+        _check_at_least("train", self, epochs=1, batch_size=1, eval_every=1, patience=0, warmup_epochs=0, seed=0)
+        _check_number("train.lr", self.lr, positive=True)
+        _check_number("train.reg_weight", self.reg_weight)
+        if self.num_threads is not None:
+            _check_at_least("train", self, num_threads=0)
+
 
 @dataclass
 class EvalConfig:
@@ -150,6 +162,10 @@ class LLMConfig:
     limit: int | None = None
     cache: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.limit is not None:
+            _check_at_least("llm", self, limit=0)
+
 
 @dataclass
 class EncodeConfig:
@@ -174,6 +190,13 @@ class QuantizeConfig:
     item_codebook_size: int = 0
     epochs: int = 100
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        # 0 means "pick from N"; a negative size used to be taken as 0 without a word
+        for key in ("user_codebook_size", "item_codebook_size"):
+            size = getattr(self, key)
+            if _is_number(size) and (size < 0 or size == 1):
+                raise ConfigError(f"quantize.{key} must be 0 (picked from the data) or >= 2, got {size!r}")
 
 
 @dataclass
@@ -203,6 +226,11 @@ class AutoGraphConfig:
     # chose a weight below 1 (0.05-0.57) (docs/benchmarks.md §4a, §4d).
     factor_weight: float = 0.25
     factor_l2: bool = True
+
+    def __post_init__(self) -> None:
+        _check_at_least("autograph", self, levels=0)
+        # a negative weight makes degrees negative: the loss turned NaN with a hint to lower train.lr
+        _check_number("autograph.factor_weight", self.factor_weight)
 
 
 @dataclass
@@ -235,10 +263,7 @@ class RunConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> "RunConfig":
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        data = read_yaml(path, "config file", ConfigError) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
         try:
@@ -268,6 +293,39 @@ class RunConfig:
 
 class ConfigError(ValueError):
     """A configuration value or key is invalid; the message names the key."""
+
+
+def read_yaml(path: Path, what: str, error: type[Exception]) -> Any:
+    """The parsed YAML file at ``path``; a missing file, a directory or invalid YAML raise ``error``
+    naming ``what`` (e.g. ``"config file"``) and the path, not a traceback from the reader."""
+    if not path.is_file():
+        raise error(f"{what} {path} {'is a directory' if path.is_dir() else 'not found'}")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML ({exc})") from None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_at_least(section: str, cfg, **minimums: int) -> None:
+    """Raise :class:`ConfigError` naming ``section.key`` for a number below its minimum.
+
+    Values of the wrong type are left to :func:`_coerce`, which names them when the config is
+    read; the dataclasses check ranges only.
+    """
+    for key, low in minimums.items():
+        value = getattr(cfg, key)
+        if _is_number(value) and value < low:
+            raise ConfigError(f"{section}.{key} must be >= {low}, got {value!r}")
+
+
+def _check_number(key: str, value, positive: bool = False) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is finite and ``> 0`` (``positive``) or ``>= 0``."""
+    if _is_number(value) and not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        raise ConfigError(f"{key} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
 
 
 def _is_free_dict_path(parts: list[str]) -> bool:

@@ -22,7 +22,7 @@ import torch
 
 from . import __version__
 from .artifacts import StageDir, stable_hash
-from .config import DataConfig, RunConfig
+from .config import ConfigError, DataConfig, RunConfig
 from .data import DataSplit, InteractionDataset, implicit_feedback, kcore_filter, load_dataset, split_dataset
 from .nn import build_backbone
 from .train import Trainer, TrainResult
@@ -99,6 +99,7 @@ def run_training(config: RunConfig, progress: bool = True, eval_hook: EvalHook |
 
     ``eval_hook(epoch, valid_metrics)`` runs after each validation (e.g.
     :class:`~autograph_rec.hpo.OptunaPruningHook`)."""
+    check_training_settings(config)
     if config.output:
         Path(config.output).mkdir(parents=True, exist_ok=True)
         config.to_yaml(Path(config.output) / "config.yaml")
@@ -108,6 +109,66 @@ def run_training(config: RunConfig, progress: bool = True, eval_hook: EvalHook |
     model = build_model(config, split)
     meta = {"model": config.model.name, "kwargs": model_kwargs(config)}
     return _train_and_save(config, split, model, meta, progress, eval_hook)
+
+
+def check_training_settings(config: RunConfig) -> None:
+    """Reject the ``train`` / ``eval`` settings that the trainer would reject only after the data
+    stage, or (``train.metric`` with a cutoff not in ``eval.ks``) after the first validation.
+
+    Raises:
+        ConfigError: naming the key.
+    """
+    from .eval import RankingEvaluator
+    from .train.utils import resolve_device
+
+    ev = config.eval
+    try:
+        evaluator = RankingEvaluator(ks=tuple(ev.ks), metrics=tuple(ev.metrics), batch_size=ev.batch_size,
+                                     mode=ev.mode, num_negatives=ev.num_negatives)
+    except ValueError as exc:
+        raise ConfigError(f"eval: {exc}") from None
+    evaluated = [f"{m}@{k}" for m in evaluator.metrics for k in evaluator.ks]
+    if config.train.metric not in evaluated:
+        raise ConfigError(f"train.metric {config.train.metric!r} is not evaluated; choose one of {evaluated} "
+                          "(eval.metrics x eval.ks)")
+    try:
+        resolve_device(config.train.device)
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"train.device {config.train.device!r}: {exc}") from None
+
+
+def check_stage_settings(config: RunConfig) -> None:
+    """Reject, before any stage runs, the settings that only the training or quantizer stage
+    would reject, i.e. after the data, LLM-profile, vector and code stages before it (a typo in
+    ``autograph.aggregation`` or ``train.metric`` must not wait for hours of profiling).
+
+    Raises:
+        ConfigError: naming the key.
+    """
+    from .nn.autograph import AGGREGATIONS
+    from .nn.metapath import check_paths
+    from .quantize import build_quantizer
+
+    check_training_settings(config)
+    if not config.autograph.enabled:
+        return
+    ag, q = config.autograph, config.quantize
+    if ag.aggregation not in AGGREGATIONS:
+        raise ConfigError(f"autograph.aggregation must be one of {AGGREGATIONS}, got {ag.aggregation!r}")
+    try:
+        check_paths(ag.paths)
+    except ValueError as exc:
+        raise ConfigError(f"autograph.paths: {exc}") from None
+    kwargs = {"num_levels": q.num_levels, "codebook_size": 2, "seed": q.seed}  # sizes: checked by QuantizeConfig
+    if q.method == "rqvae":
+        kwargs["epochs"] = q.epochs
+    try:
+        build_quantizer(q.method, **kwargs)._validate_params()
+    except ValueError as exc:
+        raise ConfigError(f"quantize: {exc}") from None
+    if ag.levels > q.num_levels:
+        raise ConfigError(f"autograph.levels={ag.levels} exceeds quantize.num_levels={q.num_levels}, "
+                          "the code levels the quantizer makes")
 
 
 def _auto_codebook(size: int, n: int) -> int:
@@ -132,6 +193,7 @@ class AutoGraphPipeline:
     def __init__(self, config: RunConfig, progress: bool = True, stage_root: str | Path | None = None):
         if not config.output:
             raise ValueError("AutoGraphPipeline needs config.output (the run directory)")
+        check_stage_settings(config)
         self.config = config
         self.progress = progress
         self.run_dir = Path(config.output)
@@ -233,7 +295,11 @@ class AutoGraphPipeline:
                 if q.method == "rqvae":
                     kwargs["epochs"] = q.epochs
                 quantizer = build_quantizer(q.method, **kwargs)
-                codes = quantizer.fit_transform(vectors[kind])
+                try:
+                    codes = quantizer.fit_transform(vectors[kind])
+                except ValueError as exc:  # e.g. a codebook larger than the rows: say which side and key
+                    raise ConfigError(f"quantize ({q.method}) of {len(vectors[kind])} {kind[:-1]} vectors with "
+                                      f"quantize.{kind[:-1]}_codebook_size={size}: {exc}") from exc
                 np.save(stage.file(f"{kind}.npy"), np.asarray(codes, dtype=np.int64))
                 quantizer.save(stage.file(f"{kind}_quantizer"))
                 stats[kind] = {"codebook_size": size, "active_ratio": active_code_ratio(codes, size)}

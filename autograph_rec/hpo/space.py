@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-import yaml
-
-from ..config import ConfigError, RunConfig, _coerce
+from ..config import ConfigError, RunConfig, _coerce, read_yaml
 
 _FREE_MAPPINGS = {("model", "params"), ("data", "columns")}
 _SCALARS = (type(None), bool, int, float, str)
@@ -90,11 +88,7 @@ class SearchSpace:
 
 def load_space(path: str | Path) -> SearchSpace:
     """Read and validate a search space YAML file (see the module docstring for the format)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpaceError(f"{path}: not valid YAML ({exc})") from None
+    data = read_yaml(Path(path), "search space file", SpaceError)
     try:
         return parse_space(data)
     except SpaceError as exc:

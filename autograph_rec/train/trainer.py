@@ -109,7 +109,10 @@ class Trainer:
             num_negatives=self.eval_config.num_negatives,
             seed=self.config.seed,
         )
-        if metric_name not in self.eval_config.metrics or "@" not in self.config.metric:
+        # the exact key the evaluator returns: 'recall@50' with eval.ks=[5, 10, 20] passed a check on
+        # the name alone and raised KeyError after the first validation, i.e. after training epochs
+        evaluated = {f"{m}@{k}" for m in self.evaluator.metrics for k in self.evaluator.ks}
+        if metric_name not in self.eval_config.metrics or self.config.metric not in evaluated:
             raise ValueError(
                 f"train.metric {self.config.metric!r} must be one of the evaluated metrics "
                 f"{list(self.eval_config.metrics)} with a cutoff from {list(self.eval_config.ks)}, e.g. 'recall@20'"

@@ -57,3 +57,48 @@ def test_cli_trains_and_prints_table(real_data_dir, tmp_path, capsys):
 
 def test_exponent_without_dot_is_a_float():
     assert RunConfig().with_overrides(["train.reg_weight=1e-7"]).train.reg_weight == 1e-7
+
+
+@pytest.mark.parametrize("override,match", [
+    # each was accepted and then silently misbehaved or failed deep inside training
+    ("train.epochs=0", "train.epochs must be >= 1"),  # reported the untrained model's metrics
+    ("train.batch_size=0", "train.batch_size must be >= 1"),  # "range() arg 3 must not be zero"
+    ("train.eval_every=0", "train.eval_every must be >= 1"),  # ZeroDivisionError after epoch 1
+    ("train.patience=-1", "train.patience must be >= 0"),
+    ("train.lr=-0.1", "train.lr must be a finite number > 0"),
+    ("train.lr=0", "train.lr must be a finite number > 0"),  # trained nothing
+    ("train.reg_weight=-1", "train.reg_weight must be a finite number >= 0"),  # a reward for large weights
+    ("train.seed=-1", "train.seed must be >= 0"),  # numpy: "Seed must be between 0 and 2**32 - 1"
+    ("data.seed=-1", "data.seed must be >= 0"),  # numpy: "expected non-negative integer"
+    ("data.kcore=-2", "data.kcore must be >= 0"),  # silently no filter
+    ("quantize.user_codebook_size=-5", "quantize.user_codebook_size must be 0"),  # silently picked from N
+    ("quantize.item_codebook_size=1", "quantize.item_codebook_size must be 0"),
+    ("autograph.factor_weight=-1", "autograph.factor_weight must be a finite number >= 0"),  # NaN loss
+    ("autograph.levels=-1", "autograph.levels must be >= 0"),
+    ("llm.limit=-1", "llm.limit must be >= 0"),  # profiled nobody
+])
+def test_out_of_range_values_name_the_key(override, match):
+    with pytest.raises(ConfigError, match=match):
+        RunConfig().with_overrides([override])
+
+
+def test_out_of_range_value_in_yaml_names_file_and_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  epochs: 0\n")
+    with pytest.raises(ConfigError, match="c.yaml: train.epochs must be >= 1, got 0"):
+        RunConfig.from_yaml(path)
+
+
+def test_missing_config_file_is_a_config_error(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="config file .*none.yaml not found"):
+        RunConfig.from_yaml(tmp_path / "none.yaml")
+    # the CLI printed a FileNotFoundError traceback
+    assert main(["train", "--config", str(tmp_path / "none.yaml"), "--output", str(tmp_path / "run")]) == 2
+    assert "none.yaml not found" in capsys.readouterr().err
+
+
+def test_cli_missing_csv_is_clear(tmp_path, capsys):
+    # load_csv raised a bare FileNotFoundError, which the CLI printed as a traceback
+    code = main(["train", "--dataset", "csv", "--data-path", str(tmp_path / "none.csv"), "--output", str(tmp_path / "run")])
+    assert code == 2
+    assert "interactions file not found" in capsys.readouterr().err

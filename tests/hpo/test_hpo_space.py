@@ -87,6 +87,9 @@ def test_load_space_names_the_file(tmp_path):
     path.write_text("params: [unclosed\n")
     with pytest.raises(SpaceError, match="not valid YAML"):
         load_space(path)
+    # a missing file raised FileNotFoundError, which `autograph-rec tune` printed as a traceback
+    with pytest.raises(SpaceError, match=r"search space file .*none\.yaml not found"):
+        load_space(tmp_path / "none.yaml")
 
 
 def test_suggest_config_samples_active_params_only():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograph_rec.cli import main
-from autograph_rec.config import RunConfig
+from autograph_rec.config import ConfigError, RunConfig
 from autograph_rec.pipeline import AutoGraphPipeline
 
 
@@ -83,3 +83,48 @@ def test_cli_profile_and_encode_with_fake_llm(small_ml100k, tmp_path, capsys):
     assert sum(r["status"] == "template_only" for r in rows) == 80 - 5
     assert main(["encode", *args]) == 0
     assert "vectors: users (80, 384)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("override,match", [
+    ("autograph.aggregation=mean", "autograph.aggregation must be one of"),
+    ("autograph.paths=[uqu, uiu]", r"autograph.paths: unknown metapath\(s\) \['uiu'\]"),
+    ("autograph.levels=3", "autograph.levels=3 exceeds quantize.num_levels=2"),
+    ("quantize.method=vqvae", "quantize: unknown quantizer 'vqvae'"),
+    ("quantize.num_levels=0", "quantize: num_levels must be a positive integer"),
+    ("train.metric=recall@50", r"train.metric 'recall@50' is not evaluated"),
+    ("eval.metrics=[recal]", r"eval: unknown metrics \['recal'\]"),
+    ("train.device=gpu", "train.device 'gpu'"),
+])
+def test_settings_of_late_stages_are_checked_before_any_stage(tmp_path, override, match):
+    # each was raised by the quantizer, the AutoGraph wrapper or the trainer: after the data,
+    # LLM-profile, vector and code stages (hours with a real LLM) had run
+    config = RunConfig().with_overrides([
+        "data.name=csv", f"data.path={tmp_path / 'none.csv'}", "autograph.enabled=true", "quantize.num_levels=2",
+        f"output={tmp_path / 'run'}", override,
+    ])
+    with pytest.raises(ConfigError, match=match):
+        AutoGraphPipeline(config, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_run_training_checks_training_settings_before_the_data(tmp_path):
+    from autograph_rec.pipeline import run_training
+
+    config = RunConfig().with_overrides(["data.name=csv", f"data.path={tmp_path / 'none.csv'}",
+                                         "train.metric=ndcg@50", f"output={tmp_path / 'run'}"])
+    with pytest.raises(ConfigError, match=r"train.metric 'ndcg@50' is not evaluated"):
+        run_training(config, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_codebook_larger_than_the_rows_names_the_side_and_key(small_ml100k, tmp_path):
+    # the quantizer's message alone ("got 80 vectors but codebook_size=128") did not say users or items
+    pipeline = AutoGraphPipeline(_config(small_ml100k, tmp_path / "run", "quantize.user_codebook_size=128"),
+                                 progress=False)
+    with pytest.raises(ConfigError, match=r"80 user vectors with quantize.user_codebook_size=128: .*at least as many vectors as codes"):
+        pipeline.quantize()
+    # the stages before it are kept: a corrected size reuses the vectors
+    fixed = AutoGraphPipeline(_config(small_ml100k, tmp_path / "run"), progress=False)
+    fixed.quantize()
+    assert fixed.stage_log == {"codes": "ran", "vectors": "cached"}

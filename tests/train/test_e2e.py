@@ -76,3 +76,20 @@ def test_warmup_prevents_early_stop():
     assert not stopper.should_stop(10)
     stopper.step(50, 0.4, model)
     assert stopper.should_stop(50)
+
+
+def test_metric_with_unevaluated_cutoff_is_rejected_before_training():
+    # 'recall@50' with eval.ks=[10, 20] passed the check on the name and raised KeyError at the
+    # first validation, after eval_every epochs of training
+    import numpy as np
+
+    from autograph_rec.config import EvalConfig, TrainConfig
+    from autograph_rec.data import DataSplit, Interactions
+    from autograph_rec.nn import build_backbone
+    from autograph_rec.train import Trainer
+
+    inter = Interactions(np.array([0, 1]), np.array([0, 1]))
+    split = DataSplit(inter, inter, inter, 2, 3)
+    model = build_backbone("mf", 2, 3, embedding_dim=4, seed=0)
+    with pytest.raises(ValueError, match="train.metric 'recall@50' must be one of the evaluated metrics"):
+        Trainer(model, split, TrainConfig(metric="recall@50", device="cpu"), EvalConfig(ks=[10, 20]), progress=False)
