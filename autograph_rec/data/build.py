@@ -77,6 +77,13 @@ def dataset_from_frame(
     def align(features: pd.DataFrame | None, ids: pd.Index, kind: str) -> pd.DataFrame:
         if features is None:
             return pd.DataFrame(index=pd.RangeIndex(len(ids)))
+        if features.index.has_duplicates:  # reindex below failed with "cannot reindex on an axis with duplicate labels"
+            repeated = features.index[features.index.duplicated()].tolist()
+            raise DataError(
+                f"{kind}_features has more than one row for {kind} {repeated[0]!r} ({len(repeated)} repeated id(s)); "
+                f"side information needs one row per {kind}",
+                path=source,
+            )
         missing = ~ids.isin(features.index)
         if missing.any():
             logger.warning("%s: %d %ss have no side information (e.g. %r)", source, int(missing.sum()), kind, ids[missing][0])

@@ -84,8 +84,9 @@ def _per_user_counts(sizes: np.ndarray, ratios: tuple[float, float, float]) -> t
 
 def _check_ratios(ratios) -> tuple[float, float, float]:
     ratios = tuple(float(r) for r in ratios)
-    if len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
-        raise ValueError(f"ratios must be three non-negative numbers (train, valid, test), got {ratios}")
+    # NaN compares False with everything: (nan, 0.1, 0.1) passed and put every row in train
+    if len(ratios) != 3 or not all(np.isfinite(ratios)) or min(ratios) < 0 or sum(ratios) <= 0:
+        raise ValueError(f"ratios must be three finite non-negative numbers (train, valid, test), got {ratios}")
     total = sum(ratios)
     return tuple(r / total for r in ratios)  # type: ignore[return-value]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .build import dataset_from_frame
 from .dataset import InteractionDataset
-from .errors import DataError
+from .errors import DataError, MissingDataError
 
 DEFAULT_COLUMNS = {"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"}
 
@@ -40,6 +41,8 @@ def from_dataframe(
         source (str): name used in error messages.
         first_line (int): file line of the frame's first row (1 for a CSV with header would be 2).
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
     explicit = dict(columns or {})
     mapping = {**DEFAULT_COLUMNS, **explicit}
     unknown = set(explicit) - set(DEFAULT_COLUMNS)
@@ -61,19 +64,53 @@ def from_dataframe(
         if nulls.any():
             row = int(nulls.argmax())
             raise DataError(f"empty {role} id ({mapping[role]})", path=source, line=row + first_line if first_line else None)
+        twins = _whitespace_twins(out[role])
+        if twins is not None:
+            a, b = twins
+            where = f" (lines {a + first_line} and {b + first_line})" if first_line else ""
+            raise DataError(
+                f"{role} ids {out[role].iloc[a]!r} and {out[role].iloc[b]!r} ({mapping[role]}) differ only by "
+                f"surrounding whitespace{where} and would be two {role}s; strip them or check the separator",
+                path=source,
+                line=b + first_line if first_line else None,
+            )
     for role in ("rating", "timestamp"):
         if role in out:
             values = pd.to_numeric(out[role], errors="coerce")
-            bad = values.isna().to_numpy()
+            # infinite values parse as numbers: inf ratings passed every min_rating threshold
+            bad = ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
             if bad.any():
                 row = int(bad.argmax())
+                value = out[role].iloc[row]
+                shown = "an empty value" if pd.isna(value) else repr(value)
                 raise DataError(
-                    f"{mapping[role]} must be numeric, got {out[role].iloc[row]!r}",
+                    f"{mapping[role]} must be a finite number, got {shown} "
+                    f"({int(bad.sum())} such row{'s' if bad.sum() > 1 else ''})",
                     path=source,
                     line=row + first_line if first_line else None,
                 )
             out[role] = values
     return dataset_from_frame(name, out, user_features, item_features, domain, duplicates, source)
+
+
+def _whitespace_twins(ids: pd.Series) -> tuple[int, int] | None:
+    """Positions of the first two distinct string ids that are equal once stripped (``"1"``, ``" 1"``)."""
+    if ids.dtype != object and not isinstance(ids.dtype, pd.StringDtype):
+        return None
+    try:
+        stripped = ids.str.strip()  # NaN for non-strings: those are left alone
+    except AttributeError:  # no string among them
+        return None
+    if not (stripped.notna() & (stripped != ids)).any():
+        return None
+    table = pd.DataFrame({"raw": ids.to_numpy(), "key": stripped.to_numpy()})
+    table = table[table["key"].notna()].drop_duplicates("raw")
+    twin = table.duplicated("key", keep=False).to_numpy()
+    if not twin.any():
+        return None
+    key = table["key"].to_numpy()[twin.argmax()]
+    a, b = table.index[table["key"] == key][:2]
+    return int(a), int(b)
 
 
 def load_csv(
@@ -100,7 +137,8 @@ def load_csv(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"interactions file not found: {path}")
+        # MissingDataError is a FileNotFoundError the CLI reports as a one-line message
+        raise MissingDataError(f"interactions file not found: {path}")
     try:
         frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
@@ -110,9 +148,25 @@ def load_csv(
     item_features = None
     if item_features_path is not None:
         id_col = item_id_column or {**DEFAULT_COLUMNS, **(columns or {})}["item"]
-        feats = pd.read_csv(item_features_path, dtype=str, keep_default_na=False)
+        if not Path(item_features_path).is_file():
+            raise MissingDataError(f"item features file not found: {item_features_path}")
+        try:
+            feats = pd.read_csv(item_features_path, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise DataError("file is empty", item_features_path) from None
+        except pd.errors.ParserError as exc:
+            raise DataError(f"malformed row: {exc}", item_features_path) from None
         if id_col not in feats.columns:
             raise DataError(f"missing id column {id_col!r}; available: {list(feats.columns)}", item_features_path)
+        repeated = feats[id_col].duplicated().to_numpy()
+        if repeated.any():
+            row = int(repeated.argmax())
+            raise DataError(
+                f"item {feats[id_col].iloc[row]!r} has more than one row ({int(repeated.sum())} repeated id(s)); "
+                "side information needs one row per item",
+                item_features_path,
+                row + 2,
+            )
         item_features = feats.set_index(id_col)
     # line 1 is the header, so the first data row is line 2
     return from_dataframe(

@@ -118,3 +118,11 @@ def test_sampler_rejects_full_user():
 
     with pytest.raises(DataError, match="every item"):
         NegativeSampler(Interactions([0, 0], [0, 1]), 1, 2)
+
+
+@pytest.mark.parametrize("method", ["random", "random_global", "temporal"])
+@pytest.mark.parametrize("ratios", [(float("nan"), 0.1, 0.1), (0.8, float("inf"), 0.1)])
+def test_non_finite_ratios_are_rejected(toy, method, ratios):
+    # NaN passed the non-negative check and put every interaction in train (no valid, no test)
+    with pytest.raises(ValueError, match="finite non-negative"):
+        split_dataset(toy, method, ratios)
