@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +155,9 @@ class AugmentedGraphBuilder:
     def __init__(self, num_levels: int = 2, factor_weight: float = 1.0):
         if num_levels < 0:
             raise ValueError(f"num_levels must be >= 0, got {num_levels}")
+        # a negative weight makes node degrees negative: training then failed with a NaN loss
+        if not (math.isfinite(factor_weight) and factor_weight >= 0):
+            raise ValueError(f"factor_weight must be a finite number >= 0, got {factor_weight!r}")
         self.num_levels = num_levels
         self.factor_weight = factor_weight
 
@@ -182,8 +186,14 @@ class AugmentedGraphBuilder:
         """
         u = torch.as_tensor(np.asarray(train_users), dtype=torch.long)
         i = torch.as_tensor(np.asarray(train_items), dtype=torch.long)
-        if u.numel() and (u.max() >= num_users or i.max() >= num_items):
-            raise ValueError("training interaction ids exceed num_users / num_items")
+        if u.dim() != 1 or u.shape != i.shape:
+            raise ValueError(
+                f"train_users and train_items must be 1-D of equal length, got {tuple(u.shape)} and {tuple(i.shape)}"
+            )
+        # negative ids used to pass: an item -1 became the edge to user num_users - 1
+        for name, ids, n in (("train_users", u, num_users), ("train_items", i, num_items)):
+            if ids.numel() and (ids.min() < 0 or ids.max() >= n):
+                raise ValueError(f"{name} must lie in [0, {n}), got [{int(ids.min())}, {int(ids.max())}]")
         srcs, dsts, types, weights = [], [], [], []
 
         def add(src: Tensor, dst: Tensor, t: int, w: float) -> None:
@@ -196,6 +206,11 @@ class AugmentedGraphBuilder:
         add(i + num_users, u, 1, 1.0)
         num_fu = num_fi = 0
         base = num_users + num_items
+        for kind, codes, size in (("user", user_codes, user_codebook_size), ("item", item_codes, item_codebook_size)):
+            if codes is not None and self.num_levels > 0 and size < 1:  # else: "codes must lie in [0, 0)"
+                raise ValueError(
+                    f"{kind}_codebook_size (the {kind} quantizer's codebook_size) is needed with {kind}_codes, got {size}"
+                )
         if user_codes is not None and self.num_levels > 0:
             if len(user_codes) != num_users:
                 raise ValueError(f"user_codes has {len(user_codes)} rows for {num_users} users")

@@ -138,6 +138,10 @@ class AutoGraph(torch.nn.Module):
                 f"backbone must be a RecommenderBackbone, got {type(backbone).__name__}; for a module taking "
                 "(x, edge_index) use AutoGraph.from_module(module, graph, embedding_dim)"
             )
+        if not isinstance(graph, AugmentedGraph):
+            raise TypeError(
+                f"graph must be an AugmentedGraph (AugmentedGraphBuilder().build(...)), got {type(graph).__name__}"
+            )
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         if fusion not in _FUSIONS:

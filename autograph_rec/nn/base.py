@@ -39,6 +39,19 @@ def xavier_uniform_(tensor: Tensor, generator: torch.Generator | None = None) ->
     return tensor
 
 
+def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
+    r"""Raise unless :obj:`edge_index` holds integer node ids in ``[0, num_nodes)``
+    (out-of-range ids failed deep in torch with "index out of range in self";
+    float ids were truncated)."""
+    if edge_index.is_floating_point() or edge_index.is_complex() or edge_index.dtype == torch.bool:
+        raise TypeError(f"edge_index must hold integer node ids, got dtype {edge_index.dtype}")
+    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
+        raise ValueError(
+            f"edge_index has node ids in [{int(edge_index.min())}, {int(edge_index.max())}], expected [0, {num_nodes}) "
+            "(users first, item i is node num_users + i)"
+        )
+
+
 def chunked_topk(out_src: Tensor, out_dst: Tensor, k: int, sorted: bool = True,
                  dst_index: Tensor | None = None) -> Tensor:
     r"""Top-:obj:`k` destinations by dot product for every source row, scored in
@@ -201,6 +214,7 @@ class RecommenderBackbone(torch.nn.Module):
         key = (edge_index._version, None if edge_weight is None else edge_weight._version, dtype)
         if cache is not None and cache[0] is edge_index and cache[1] is edge_weight and cache[2] == key:
             return cache[3]
+        check_edge_index(edge_index, self.num_nodes)
         weight = None if edge_weight is None else edge_weight.to(dtype)
         if weight is None:
             weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)

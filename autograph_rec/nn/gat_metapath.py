@@ -110,6 +110,9 @@ class GATMetapathAggregator(torch.nn.Module):
         from torch_geometric.nn import GATConv
 
         self.paths = check_paths(paths)
+        for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels), ("heads", heads)):
+            if int(value) != value or value < 1:  # heads=0 failed later in a reshape of an empty tensor
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.in_channels, self.hidden_channels, self.heads = int(in_channels), int(hidden_channels), int(heads)
         self.max_neighbors = max_neighbors
         self.seed = seed

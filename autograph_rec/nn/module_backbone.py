@@ -7,7 +7,7 @@ import warnings
 import torch
 from torch import Tensor
 
-from autograph_rec.nn.base import RecommenderBackbone
+from autograph_rec.nn.base import RecommenderBackbone, check_edge_index
 from autograph_rec.nn.propagation import adjacency_edge_index
 
 __all__ = ["ModuleBackbone"]
@@ -133,6 +133,7 @@ class ModuleBackbone(RecommenderBackbone):
         if edge_index.layout == torch.sparse_csr:
             out = adjacency_edge_index(edge_index)
         else:
+            check_edge_index(edge_index, self.num_nodes)
             out = self._to_format(edge_index, edge_weight, self.num_nodes)
         self._adj_cache = (edge_index, edge_weight, out)
         return out
@@ -141,9 +142,14 @@ class ModuleBackbone(RecommenderBackbone):
         was_training = self.module.training
         self.module.train(stochastic)
         try:
-            return self.module(self.embedding.weight, adj)
+            out = self.module(self.embedding.weight, adj)
         finally:
             self.module.train(was_training)
+        # checked here too when out_dim was given (no trial call): a wrong shape failed later in indexing
+        if not isinstance(out, Tensor) or out.dim() != 2 or out.size(0) != self.num_nodes:
+            shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            raise ValueError(f"module(x, edge_index) must return node features [{self.num_nodes}, out_dim], got {shape}")
+        return out
 
     def extra_repr_args(self) -> str:
         text = f", module={type(self.module).__name__}, out_dim={self.out_dim}"

@@ -233,6 +233,9 @@ class Quantizer(abc.ABC):
             raise ValueError(f"num_levels must be a positive integer, got {self.num_levels!r}")
         if int(self.codebook_size) != self.codebook_size or self.codebook_size < 2:
             raise ValueError(f"codebook_size must be an integer >= 2, got {self.codebook_size!r}")
+        # every random draw is seeded from it (None failed inside fit with "int() argument must be ...")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(num_levels={self.num_levels}, "
@@ -323,9 +326,7 @@ class Quantizer(abc.ABC):
         Returns:
             Path: The ``.pt`` path written.
         """
-        path = Path(path)
-        if path.suffix != ".pt":
-            path = path.with_suffix(path.suffix + ".pt") if path.suffix else path.with_suffix(".pt")
+        path = _pt_path(Path(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(self.state_dict(), path)
         meta = {
@@ -354,10 +355,17 @@ class Quantizer(abc.ABC):
             device (str or torch.device, optional): Override the saved device.
         """
         path = Path(path)
+        if not path.is_file():
+            path = _pt_path(path)  # the name given to save(), which appends ".pt"
         side = path.with_suffix(".json")
         if not side.is_file():
             raise FileNotFoundError(f"missing JSON sidecar {side} next to {path}")
-        meta = json.loads(side.read_text())
+        if not path.is_file():
+            raise FileNotFoundError(f"missing state file {path} next to its sidecar {side}")
+        try:
+            meta = json.loads(side.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{side} is not a quantizer sidecar (not valid JSON: {exc})") from None
         if meta.get("format") != FORMAT:
             raise ValueError(f"{side} is not a quantizer sidecar (format={meta.get('format')!r})")
         from . import QUANTIZERS  # late import: the registry imports this module
@@ -396,6 +404,13 @@ class Quantizer(abc.ABC):
     @abc.abstractmethod
     def _set_state(self, state: Dict[str, Tensor]) -> None:
         """Restore what :meth:`_state` returned."""
+
+
+def _pt_path(path: Path) -> Path:
+    """``path`` with the ``.pt`` suffix :meth:`Quantizer.save` writes (``x`` → ``x.pt``, ``x.a`` → ``x.a.pt``)."""
+    if path.suffix == ".pt":
+        return path
+    return path.with_suffix(path.suffix + ".pt") if path.suffix else path.with_suffix(".pt")
 
 
 def nearest(x: Tensor, centroids: Tensor, chunk_elems: int = 1 << 24) -> tuple:

@@ -57,3 +57,29 @@ def test_factor_edges_validation():
         factor_edges(np.zeros((2, 2), dtype=int), 3, 4)
     with pytest.raises(ValueError, match=r"\[0, 4\)"):
         factor_edges(np.array([[5, 0]]), 1, 4)
+
+
+@pytest.mark.parametrize("users,items,match", [
+    # negative ids were accepted: item -1 became an edge to the last user node
+    ([0, -1], [0, 1], r"train_users must lie in \[0, 3\), got \[-1, 0\]"),
+    ([0, 1], [0, -2], r"train_items must lie in \[0, 3\), got \[-2, 0\]"),
+    ([0, 5], [0, 1], r"train_users must lie in \[0, 3\), got \[0, 5\]"),
+    # unequal lengths were accepted: the edges of the two directions no longer matched
+    ([0, 1, 2], [0, 1], "train_users and train_items must be 1-D of equal length"),
+])
+def test_bad_training_ids_are_rejected(users, items, match):
+    with pytest.raises(ValueError, match=match):
+        AugmentedGraphBuilder(num_levels=1).build(np.array(users), np.array(items), 3, 3)
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("nan")])
+def test_bad_factor_weight_is_rejected(weight):
+    # a negative weight gave negative degrees and a NaN loss ("lower train.lr")
+    with pytest.raises(ValueError, match="factor_weight must be a finite number >= 0"):
+        AugmentedGraphBuilder(num_levels=1, factor_weight=weight)
+
+
+def test_codes_without_codebook_size_say_so():
+    codes = np.array([[0], [1], [1]])
+    with pytest.raises(ValueError, match="user_codebook_size .* is needed with user_codes"):  # was "codes must lie in [0, 0)"
+        AugmentedGraphBuilder(num_levels=1).build(np.array([0, 1]), np.array([0, 1]), 3, 3, user_codes=codes)

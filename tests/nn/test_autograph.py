@@ -330,3 +330,27 @@ def test_factor_l2_counts_the_batch_entities_factors(aug, aggregation):
     on._factor_l2(torch.cat([users, pos + U, neg + U]), 3, lam).backward()
     grad = on.backbone.embedding.weight.grad[U + I:] if aggregation == "plain" else on.factor_embedding.weight.grad
     assert grad.abs().sum() > 0
+
+
+def test_graph_argument_must_be_an_augmented_graph(aug):
+    _, users, items = aug
+    bb = build_backbone("lightgcn", U, I, embedding_dim=DIM)
+    edge_index = torch.stack([users, items + U])
+    with pytest.raises(TypeError, match="graph must be an AugmentedGraph"):  # was AttributeError: no num_users
+        AutoGraph(bb, edge_index)
+
+
+class _RowDropper(torch.nn.Module):
+    """Drops the last node's row: wrong output for any graph."""
+
+    def forward(self, x, edge_index):
+        return x[:-1]
+
+
+def test_module_output_rows_checked_with_out_dim(aug):
+    # with out_dim given there is no trial call: a wrong output failed later in indexing, or
+    # (plain mode, a dropped factor row) was used silently
+    n = aug[0].num_nodes
+    model = AutoGraph.from_module(_RowDropper(), aug[0], embedding_dim=DIM, out_dim=DIM, seed=0)
+    with pytest.raises(ValueError, match=rf"must return node features \[{n}, out_dim\], got \({n - 1}, {DIM}\)"):
+        model.user_item_embeddings(None)

@@ -115,3 +115,10 @@ def test_gat_seeded(graph):
     a = GATMetapathAggregator(graph, DIM, seed=1)(*xs)[0]
     b = GATMetapathAggregator(graph, DIM, seed=1)(*xs)[0]
     assert a.shape == (U, 32) and torch.equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs", [{"heads": 0}, {"hidden_channels": 0}])
+def test_gat_sizes_must_be_positive(graph, kwargs):
+    # heads=0 failed in the first forward with "cannot reshape tensor of 0 elements"
+    with pytest.raises(ValueError, match=f"{next(iter(kwargs))} must be a positive integer, got 0"):
+        GATMetapathAggregator(graph, DIM, **kwargs)

@@ -234,3 +234,17 @@ def test_deepcopy_and_pickle_drop_runtime_caches(name, graph, batch):
         clone.on_epoch_start(edge_index)
         loss, _ = clone.training_loss(adj, *batch)
         assert torch.isfinite(loss)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "mf"])  # MF ignores the graph
+def test_edge_index_out_of_range_or_float_is_named(name):
+    model = make(name, seed=0)
+    n = NUM_USERS + NUM_ITEMS
+    # was torch's "index out of range in self" from deep inside the normalisation
+    with pytest.raises(ValueError, match=rf"edge_index has node ids in \[0, {n}\], expected \[0, {n}\)"):
+        model.get_embedding(torch.tensor([[0, n], [n, 0]]))
+    with pytest.raises(ValueError, match=r"node ids in \[-1, 0\]"):
+        model.get_embedding(torch.tensor([[0, -1], [-1, 0]]))
+    # float ids were truncated by the normalisation, then failed as indices in forward
+    with pytest.raises(TypeError, match="edge_index must hold integer node ids, got dtype torch.float32"):
+        model(torch.tensor([[0.0, 7.0], [7.0, 0.0]]))

@@ -121,6 +121,24 @@ def test_load_into_wrong_class(fitted, tmp_path):
         ResidualKMeans.load(path)
 
 
+def test_load_takes_the_name_given_to_save(fitted, tmp_path):
+    # save("x") writes x.pt + x.json; load("x") found the sidecar, then failed in torch.load
+    q, codes = fitted["lsh"]
+    q.save(tmp_path / "users_quantizer")
+    np.testing.assert_array_equal(load_quantizer(tmp_path / "users_quantizer").transform(X), codes)
+
+
+def test_load_with_broken_sidecar_or_state_names_the_file(fitted, tmp_path):
+    path = fitted["lsh"][0].save(tmp_path / "lsh.pt")
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match=r"missing state file .*lsh\.pt next to its sidecar"):
+        load_quantizer(path)
+    path.with_suffix(".json").write_text("{not json")
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"lsh\.json is not a quantizer sidecar \(not valid JSON"):  # was a bare JSONDecodeError
+        load_quantizer(path)
+
+
 def test_constructor_stores_only():
     q = RQVAE(codebook_size=8, epochs=2)
     assert not q.is_fitted and not hasattr(q, "model_")
@@ -178,6 +196,9 @@ def test_bad_hyperparameters():
         ResidualKMeans(num_levels=0, codebook_size=4).fit(X)
     with pytest.raises(ValueError, match="codebook_size"):
         HierarchicalKMeans(codebook_size=1).fit(X)
+    for seed in (None, -1, 1.5):  # None failed deep inside fit with an int() TypeError
+        with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+            ResidualKMeans(codebook_size=4, seed=seed).fit(X)
 
 
 def test_caller_rng_untouched():
