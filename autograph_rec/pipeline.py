@@ -145,6 +145,7 @@ def check_stage_settings(config: RunConfig) -> None:
     Raises:
         ConfigError: naming the key.
     """
+    from .encode import encoder_kind
     from .nn.autograph import AGGREGATIONS
     from .nn.metapath import check_paths
     from .quantize import build_quantizer
@@ -152,6 +153,10 @@ def check_stage_settings(config: RunConfig) -> None:
     check_training_settings(config)
     if not config.autograph.enabled:
         return
+    try:
+        encoder_kind(config.encode.encoder)
+    except ValueError as exc:
+        raise ConfigError(f"encode.encoder: {exc}") from None
     ag, q = config.autograph, config.quantize
     if ag.aggregation not in AGGREGATIONS:
         raise ConfigError(f"autograph.aggregation must be one of {AGGREGATIONS}, got {ag.aggregation!r}")

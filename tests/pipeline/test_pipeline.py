@@ -94,6 +94,7 @@ def test_cli_profile_and_encode_with_fake_llm(small_ml100k, tmp_path, capsys):
     ("train.metric=recall@50", r"train.metric 'recall@50' is not evaluated"),
     ("eval.metrics=[recal]", r"eval: unknown metrics \['recal'\]"),
     ("train.device=gpu", "train.device 'gpu'"),
+    ("encode.encoder=bert", "encode.encoder: unknown encoder 'bert'"),
 ])
 def test_settings_of_late_stages_are_checked_before_any_stage(tmp_path, override, match):
     # each was raised by the quantizer, the AutoGraph wrapper or the trainer: after the data,
