@@ -24,6 +24,8 @@ def implicit_feedback(dataset: InteractionDataset, min_rating: float | None) -> 
         return dataset
     if dataset.interactions.rating is None:
         raise DataError(f"dataset {dataset.name!r} has no ratings to threshold at {min_rating}")
+    if isinstance(min_rating, bool) or not isinstance(min_rating, (int, float, np.number)) or not np.isfinite(min_rating):
+        raise ValueError(f"min_rating must be a finite number or None, got {min_rating!r}")
     keep = dataset.interactions.rating >= min_rating
     logger.info("implicit feedback: kept %d of %d interactions with rating >= %s", keep.sum(), len(keep), min_rating)
     return dataset.with_interactions(dataset.interactions.subset(keep))

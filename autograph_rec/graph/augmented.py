@@ -39,7 +39,10 @@ def factor_edges(codes: np.ndarray | Tensor, num_levels: int, codebook_size: int
     Returns:
         (Tensor, Tensor): entity ids ``[N * num_levels]`` and factor ids ``[N * num_levels]``.
     """
-    codes = torch.as_tensor(np.asarray(codes) if not isinstance(codes, Tensor) else codes, dtype=torch.long)
+    codes = torch.as_tensor(np.asarray(codes) if not isinstance(codes, Tensor) else codes)
+    if codes.is_floating_point() and not torch.equal(codes, codes.round()):  # the cast below would truncate
+        raise ValueError("codes must be integers, got non-integral values")
+    codes = codes.long()
     if codes.dim() != 2:
         raise ValueError(f"codes must have shape [N, levels], got {tuple(codes.shape)}")
     if not 1 <= num_levels <= codes.size(1):

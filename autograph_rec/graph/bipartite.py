@@ -32,6 +32,10 @@ def bipartite_edge_index(
     i = torch.as_tensor(np.asarray(items) if not isinstance(items, Tensor) else items, dtype=torch.long)
     if u.shape != i.shape or u.dim() != 1:
         raise ValueError(f"users and items must be 1-D and of equal length, got {tuple(u.shape)} and {tuple(i.shape)}")
+    # a negative item id would land on a user node (num_users - 1 for item -1)
+    for name, ids in (("users", u), ("items", i)):
+        if ids.numel() and int(ids.min()) < 0:
+            raise ValueError(f"{name} must be non-negative ids, got {int(ids.min())}")
     i = i + num_users
     edge_index = torch.stack([torch.cat([u, i]), torch.cat([i, u])])
     return edge_index.to(device) if device is not None else edge_index

@@ -94,6 +94,9 @@ def test_implicit_and_kcore(toy):
     core = kcore_filter(toy, 5)
     assert np.bincount(core.interactions.user).min() >= 5
     assert np.bincount(core.interactions.item).min() >= 5
+    # a string threshold failed inside numpy ("ufunc 'greater_equal' did not contain a loop ...")
+    with pytest.raises(ValueError, match="min_rating must be a finite number or None, got '4'"):
+        implicit_feedback(toy, "4")
 
 
 def test_sampler_never_returns_positive(toy):

@@ -83,3 +83,16 @@ def test_codes_without_codebook_size_say_so():
     codes = np.array([[0], [1], [1]])
     with pytest.raises(ValueError, match="user_codebook_size .* is needed with user_codes"):  # was "codes must lie in [0, 0)"
         AugmentedGraphBuilder(num_levels=1).build(np.array([0, 1]), np.array([0, 1]), 3, 3, user_codes=codes)
+
+
+def test_direct_graph_helpers_reject_ids_they_would_misplace():
+    from autograph_rec.graph.bipartite import bipartite_edge_index
+
+    # item -1 became an edge to the last user node
+    with pytest.raises(ValueError, match="items must be non-negative ids, got -1"):
+        bipartite_edge_index(np.array([0, 1]), np.array([0, -1]), num_users=2)
+    # 1.7 was truncated to code 1
+    with pytest.raises(ValueError, match="codes must be integers"):
+        factor_edges(np.array([[0.0], [1.7]]), 1, 4)
+    entity, factor = factor_edges(np.array([[0.0], [1.0]]), 1, 4)  # integral floats are fine
+    assert factor.tolist() == [0, 1]
