@@ -55,3 +55,18 @@ def test_the_checker_sees_relative_and_absolute_imports(tmp_path):
     src.write_text("from ..train import Trainer\nfrom autograph_rec.nn.base import X\nimport autograph_rec.eval.metrics\n"
                    "from . import y\nfrom .. import report\n")
     assert imported_packages(src, tmp_path / "autograph_rec") == {"train", "nn", "eval", "graph", "report"}
+
+
+def test_importing_the_package_loads_no_optional_dependency():
+    # each extra (pyproject [project.optional-dependencies]) is imported where it is used, with an
+    # error naming the extra; importing the package and its stages must not need any of them
+    import subprocess
+    import sys
+
+    heavy = ["transformers", "sentence_transformers", "optuna", "matplotlib", "httpx", "llama_cpp", "gguf",
+             "accelerate", "psycopg2"]
+    modules = ["autograph_rec", "autograph_rec.cli", "autograph_rec.pipeline"] + [f"autograph_rec.{s}" for s in ORDER]
+    code = (f"import sys, importlib\nfor m in {modules!r}: importlib.import_module(m)\n"
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    assert out == "", f"imported at package import time: {out}"
