@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pandas as pd
 from .build import dataset_from_frame
 from .dataset import InteractionDataset
 from .errors import DataError, MissingDataError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_COLUMNS = {"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"}
 
@@ -89,8 +92,25 @@ def from_dataframe(
                     path=source,
                     line=row + first_line if first_line else None,
                 )
+            if role == "timestamp":
+                _check_timestamps(values.to_numpy(dtype=float), mapping[role], source, first_line)
             out[role] = values
     return dataset_from_frame(name, out, user_features, item_features, domain, duplicates, source)
+
+
+def _check_timestamps(values: np.ndarray, column: str, source: str, first_line: int | None) -> None:
+    """Timestamps are stored as int64: reject values outside it (1e30 became -2**63, reordering a
+    temporal split) and say when fractions are dropped (1.2 and 1.7 both become 1, a tie)."""
+    out_of_range = np.abs(values) >= 2.0 ** 63
+    if out_of_range.any():
+        row = int(out_of_range.argmax())
+        raise DataError(f"{column} {float(values[row])!r} does not fit a 64-bit integer timestamp",
+                        path=source, line=row + first_line if first_line else None)
+    fractional = values != np.floor(values)
+    if fractional.any():
+        logger.warning("%s: %d %s values have a fractional part (e.g. %r) and are truncated to integers; "
+                       "scale them (e.g. to milliseconds) if their order within a unit matters",
+                       source, int(fractional.sum()), column, float(values[int(fractional.argmax())]))
 
 
 def _whitespace_twins(ids: pd.Series) -> tuple[int, int] | None:

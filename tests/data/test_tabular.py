@@ -101,3 +101,18 @@ def test_not_a_dataframe():
 def test_missing_csv_is_missing_data_error(tmp_path):
     with pytest.raises(MissingDataError, match="interactions file not found"):
         load_csv(tmp_path / "none.csv")
+
+
+def test_timestamps_must_fit_int64_and_fractions_are_announced(tmp_path, caplog):
+    import logging
+
+    path = tmp_path / "inter.csv"
+    path.write_text("user_id,item_id,timestamp\n1,2,5\n1,3,1e30\n")
+    # 1e30 was cast to -2**63: the newest interaction became the oldest
+    with pytest.raises(DataError, match="inter.csv, line 3: timestamp 1e\\+30 does not fit a 64-bit integer"):
+        load_csv(path)
+    path.write_text("user_id,item_id,timestamp\n1,2,1.2\n1,3,1.7\n1,4,3\n")
+    with caplog.at_level(logging.WARNING, logger="autograph_rec.data.tabular"):
+        ds = load_csv(path)
+    assert ds.interactions.timestamp.tolist() == [1, 1, 3]
+    assert "2 timestamp values have a fractional part (e.g. 1.2)" in caplog.text
