@@ -67,13 +67,16 @@ def from_dataframe(
         if nulls.any():
             row = int(nulls.argmax())
             raise DataError(f"empty {role} id ({mapping[role]})", path=source, line=row + first_line if first_line else None)
-        twins = _whitespace_twins(out[role])
+        twins = _id_twins(out[role])
         if twins is not None:
             a, b = twins
             where = f" (lines {a + first_line} and {b + first_line})" if first_line else ""
+            first, second = out[role].iloc[a], out[role].iloc[b]
+            how = ("surrounding whitespace" if type(first) is type(second)
+                   else f"type ({type(first).__name__} vs {type(second).__name__})")
             raise DataError(
-                f"{role} ids {out[role].iloc[a]!r} and {out[role].iloc[b]!r} ({mapping[role]}) differ only by "
-                f"surrounding whitespace{where} and would be two {role}s; strip them or check the separator",
+                f"{role} ids {first!r} and {second!r} ({mapping[role]}) differ only by {how}{where} "
+                f"and would be two {role}s; make the column one type, stripped, or check the separator",
                 path=source,
                 line=b + first_line if first_line else None,
             )
@@ -113,18 +116,16 @@ def _check_timestamps(values: np.ndarray, column: str, source: str, first_line: 
                        source, int(fractional.sum()), column, float(values[int(fractional.argmax())]))
 
 
-def _whitespace_twins(ids: pd.Series) -> tuple[int, int] | None:
-    """Positions of the first two distinct string ids that are equal once stripped (``"1"``, ``" 1"``)."""
+def _id_twins(ids: pd.Series) -> tuple[int, int] | None:
+    """Positions of the first two distinct ids that are equal as stripped text: ``"1"`` and ``" 1"``,
+    or the number ``1`` and the string ``"1"`` in one DataFrame column."""
     if ids.dtype != object and not isinstance(ids.dtype, pd.StringDtype):
         return None
-    try:
-        stripped = ids.str.strip()  # NaN for non-strings: those are left alone
-    except AttributeError:  # no string among them
-        return None
-    if not (stripped.notna() & (stripped != ids)).any():
+    stripped = ids.astype(str).str.strip()
+    if not (stripped != ids).any():  # all strings, none padded: nothing can collide
         return None
     table = pd.DataFrame({"raw": ids.to_numpy(), "key": stripped.to_numpy()})
-    table = table[table["key"].notna()].drop_duplicates("raw")
+    table = table.drop_duplicates("raw")
     twin = table.duplicated("key", keep=False).to_numpy()
     if not twin.any():
         return None

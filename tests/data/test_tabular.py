@@ -116,3 +116,12 @@ def test_timestamps_must_fit_int64_and_fractions_are_announced(tmp_path, caplog)
         ds = load_csv(path)
     assert ds.interactions.timestamp.tolist() == [1, 1, 3]
     assert "2 timestamp values have a fractional part (e.g. 1.2)" in caplog.text
+
+
+def test_dataframe_ids_differing_only_by_type():
+    # the number 1 and the string "1" silently became two users
+    frame = pd.DataFrame({"user_id": [1, "1", 2], "item_id": [10, 20, 10]})
+    with pytest.raises(DataError, match=r"user ids 1 and '1' \(user_id\) differ only by type \(int vs str\)"):
+        from_dataframe(frame)
+    # distinct ids of mixed types are fine, and so are zero-padded strings
+    assert from_dataframe(pd.DataFrame({"user_id": [1, "a"], "item_id": ["007", "7"]})).num_items == 2
