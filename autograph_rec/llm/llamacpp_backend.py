@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -22,6 +23,17 @@ log = logging.getLogger(__name__)
 
 _LOADED: Dict[Tuple[str, int, Optional[int], int], Any] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_loaded() -> None:
+    # Free the models while llama_cpp is still importable: left to interpreter teardown,
+    # Llama.__del__ can run after llama_cpp's internals are gone and prints
+    # "Exception ignored in: <function Llama.__del__ ...> TypeError: 'NoneType' object is not callable".
+    with _LOAD_LOCK:
+        for model in _LOADED.values():
+            model.close()
+        _LOADED.clear()
 
 
 def load_llama(path: str, n_ctx: int = 4096, n_threads: Optional[int] = None,
