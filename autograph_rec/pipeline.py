@@ -127,7 +127,7 @@ def check_training_settings(config: RunConfig) -> None:
                                      mode=ev.mode, num_negatives=ev.num_negatives)
     except ValueError as exc:
         raise ConfigError(f"eval: {exc}") from None
-    evaluated = [f"{m}@{k}" for m in evaluator.metrics for k in evaluator.ks]
+    evaluated = evaluator.metric_names()
     if config.train.metric not in evaluated:
         raise ConfigError(f"train.metric {config.train.metric!r} is not evaluated; choose one of {evaluated} "
                           "(eval.metrics x eval.ks)")

@@ -185,7 +185,7 @@ class RankingEvaluator:
         t0 = time.perf_counter()
         if users.size == 0:
             logger.warning("no user has a target item; nothing to evaluate")
-            return {**{key: 0.0 for key in self._keys()}, "num_users": 0}
+            return {**{key: 0.0 for key in self.metric_names()}, "num_users": 0}
 
         # Restrict both matrices to evaluated users once, so each batch is a
         # contiguous row range and slicing is two pointer lookups.
@@ -199,8 +199,8 @@ class RankingEvaluator:
             sums, n_eval = self._run_sampled(score, users_t, tgt, exc, num_items, device)
 
         # One host transfer at the end instead of a sync per batch and metric.
-        totals = sums.tolist() if sums is not None else [0.0] * len(self._keys())
-        result = {key: (v / n_eval if n_eval else 0.0) for key, v in zip(self._keys(), totals)}
+        totals = sums.tolist() if sums is not None else [0.0] * len(self.metric_names())
+        result = {key: (v / n_eval if n_eval else 0.0) for key, v in zip(self.metric_names(), totals)}
         result["num_users"] = int(n_eval)
         logger.debug(
             "%s-ranking evaluation of %d users x %d items took %.3fs",
@@ -209,8 +209,9 @@ class RankingEvaluator:
         return result
 
     # ------------------------------------------------------------ helpers
-    def _keys(self) -> list:
-        """Result keys in a fixed order: metrics outer, cutoffs inner."""
+    def metric_names(self) -> list:
+        """The ``metric@k`` keys :meth:`evaluate` returns (besides ``num_users``), in a fixed
+        order: metrics outer, cutoffs inner, e.g. ``['recall@10', 'recall@20', 'ndcg@10', ...]``."""
         return [f"{m}@{k}" for m in self.metrics for k in self.ks]
 
     @staticmethod
@@ -307,7 +308,7 @@ class RankingEvaluator:
 
             per_user = ranking_metrics(hits, tgt.counts[start:end], self.ks, self.metrics)
             # [num_metrics, B] summed in one op; float64 so the mean does not drift with U.
-            s = torch.stack([per_user[key] for key in self._keys()]).sum(dim=1, dtype=torch.float64)
+            s = torch.stack([per_user[key] for key in self.metric_names()]).sum(dim=1, dtype=torch.float64)
             sums = s if sums is None else sums + s
         return sums, n
 
@@ -355,7 +356,7 @@ class RankingEvaluator:
             n_pos = torch.zeros(B, device=device).index_add_(0, p_rows, torch.ones_like(p_rows, dtype=torch.float32))
             valid = n_pos > 0
             n_eval += valid.sum()
-            per_pos_t = torch.stack([per_pos[key] for key in self._keys()], dim=1)  # [P, M]
+            per_pos_t = torch.stack([per_pos[key] for key in self.metric_names()], dim=1)  # [P, M]
             per_user = torch.zeros(B, per_pos_t.size(1), device=device).index_add_(0, p_rows, per_pos_t)
             s = (per_user[valid] / n_pos[valid].unsqueeze(1)).sum(dim=0, dtype=torch.float64)
             sums = s if sums is None else sums + s

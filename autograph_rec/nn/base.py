@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 
 import torch
 from torch import Tensor
@@ -67,7 +68,20 @@ def chunked_topk(out_src: Tensor, out_dst: Tensor, k: int, sorted: bool = True,
 
     Returns:
         torch.Tensor: ``[num_src, k]`` indices.
+
+    Raises:
+        ValueError: if :obj:`k` is not between 1 and the number of candidates.
     """
+    num_dst = out_dst.size(0)
+    try:
+        k_int = operator.index(k)  # ints, numpy and 0-d torch integers; not 2.0
+    except TypeError:
+        k_int = None
+    if k_int is None or isinstance(k, bool) or not 1 <= k_int <= num_dst:
+        # torch's own message ('selected index k out of range') names neither k nor the candidates
+        raise ValueError(f"k={k!r} recommendations requested from {num_dst} candidates; "
+                         f"k must be an integer between 1 and {num_dst}")
+    k = k_int
     step = max(1, _SCORE_BLOCK // max(1, out_dst.size(0)))
     top = [(chunk @ out_dst.t()).topk(k, dim=-1, sorted=sorted).indices for chunk in out_src.split(step)]
     top_index = torch.cat(top) if top else out_src.new_empty((0, k), dtype=torch.long)

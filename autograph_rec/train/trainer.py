@@ -100,7 +100,6 @@ class Trainer:
         self.model = model.to(self.device)
         self._edge_index = edge_index
         self.model_meta = model_meta or {"model": type(model).__name__.lower(), "kwargs": {}}
-        metric_name = self.config.metric.split("@")[0]
         self.evaluator = RankingEvaluator(
             ks=tuple(self.eval_config.ks),
             metrics=tuple(self.eval_config.metrics),
@@ -111,8 +110,7 @@ class Trainer:
         )
         # the exact key the evaluator returns: 'recall@50' with eval.ks=[5, 10, 20] passed a check on
         # the name alone and raised KeyError after the first validation, i.e. after training epochs
-        evaluated = {f"{m}@{k}" for m in self.evaluator.metrics for k in self.evaluator.ks}
-        if metric_name not in self.eval_config.metrics or self.config.metric not in evaluated:
+        if self.config.metric not in self.evaluator.metric_names():
             raise ValueError(
                 f"train.metric {self.config.metric!r} must be one of the evaluated metrics "
                 f"{list(self.eval_config.metrics)} with a cutoff from {list(self.eval_config.ks)}, e.g. 'recall@20'"

@@ -66,6 +66,13 @@ def test_full_ranking_matches_brute_force():
         assert res[key] == pytest.approx(v, abs=1e-6), key
 
 
+def test_metric_names_are_the_keys_evaluate_returns():
+    train, _, test = _random_split()
+    ev = RankingEvaluator(ks=(5, 20), metrics=("ndcg", "recall"))
+    assert ev.metric_names() == ["ndcg@5", "ndcg@20", "recall@5", "recall@20"]
+    assert list(ev.evaluate(_emb(*test.shape), test, exclude=[train])) == ev.metric_names() + ["num_users"]
+
+
 def test_excluded_item_with_top_score_never_counts():
     # User 0: item 0 (training) scores highest, the target item 1 second.
     # Masked, item 1 is ranked first (hit@1 = 1); unmasked, it would be second.

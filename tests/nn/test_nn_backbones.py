@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -52,6 +53,19 @@ def test_recommend_maps_candidates_back(name, graph):
     u, i = model.user_item_embeddings(adj)
     expected = (u @ i.t()).topk(4, dim=-1).indices + NUM_USERS
     assert torch.equal(top, expected)
+
+
+def test_recommend_rejects_k_outside_the_candidates(graph):
+    _, adj, _, _ = graph
+    model = make("lightgcn", seed=0).eval()
+    dst = torch.arange(NUM_USERS, NUM_USERS + NUM_ITEMS)
+    for bad in (0, NUM_ITEMS + 1, 2.0, True):
+        with pytest.raises(ValueError, match=f"between 1 and {NUM_ITEMS}"):
+            model.recommend(adj, dst_index=dst, k=bad)
+    # every candidate is a valid k, and numpy / torch integers are integers
+    assert model.recommend(adj, dst_index=dst, k=NUM_ITEMS).shape[1] == NUM_ITEMS
+    assert model.recommend(adj, dst_index=dst, k=np.int64(2)).shape[1] == 2
+    assert model.recommend(adj, dst_index=dst, k=torch.tensor(2)).shape[1] == 2
 
 
 @pytest.mark.parametrize("name", NAMES)
