@@ -63,11 +63,24 @@ def normalized_adjacency(
     Returns:
         torch.Tensor: sparse CSR tensor of shape ``[N, N]`` on the device of
         :obj:`edge_index`, dtype of :obj:`edge_weight` (``float32`` otherwise).
+
+    Raises:
+        ValueError: if :obj:`edge_index` is not ``[2, E]`` or holds a node id outside ``[0, N)``.
     """
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise ValueError(f"edge_index must have shape [2, E], got {tuple(edge_index.shape)}")
     device = edge_index.device
     src, dst = edge_index[0].long(), edge_index[1].long()
+    if src.numel():
+        # an id >= N would land in another row of the flattened (row, col) key below, i.e. a
+        # silently wrong edge, and a negative one indexes from the end: check once per graph
+        lo, hi = int(edge_index.min()), int(edge_index.max())
+        if lo < 0 or hi >= num_nodes:
+            bad = ((edge_index < 0) | (edge_index >= num_nodes)).any(dim=0).nonzero()[0, 0].item()
+            raise ValueError(
+                f"edge_index holds node ids in [{lo}, {hi}] but num_nodes={num_nodes}; first bad edge: "
+                f"column {bad} = {edge_index[:, bad].tolist()}"
+            )
     if edge_weight is None:
         edge_weight = torch.ones(src.numel(), device=device)
     elif edge_weight.numel() != src.numel():

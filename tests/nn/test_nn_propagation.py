@@ -70,6 +70,16 @@ def test_normalized_adjacency_rejects_bad_shapes():
         normalized_adjacency(torch.zeros(2, 4, dtype=torch.long), 5, torch.ones(3))
 
 
+@pytest.mark.parametrize("bad, column", [(5, 1), (-1, 2)])
+def test_normalized_adjacency_rejects_node_ids_outside_the_graph(bad, column):
+    # id 5 of 5 nodes used to become the edge (0 -> row 1), id -1 an edge of the last node
+    edge_index = torch.tensor([[0, 1, 2], [1, 2, 3]])
+    edge_index[0 if bad > 0 else 1, column] = bad
+    with pytest.raises(ValueError, match=rf"num_nodes=5; first bad edge: column {column}"):
+        normalized_adjacency(edge_index, 5)
+    assert normalized_adjacency(torch.tensor([[0, 4], [4, 0]]), 5)._nnz() == 2  # N - 1 is valid
+
+
 def test_no_beta_warning_leaks():
     edge_index, n = small_graph()
     with warnings.catch_warnings():
