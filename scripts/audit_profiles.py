@@ -70,7 +70,7 @@ def audit(path: Path, examples: int) -> str:
         verdicts = [judge(r, text) for r, text in zip(rows, outputs)]
         bad = sum(v not in USABLE for v in verdicts)
         lines.append(f"| {kind} | {len(rows)}{f' (+{skipped} template-only, not judged)' if skipped else ''} | "
-                     f"{counts(first_verdict(r.get('failures') or '', r.get('status', '')) for r in rows)} | "
+                     f"{counts(first_verdict(r.get('failures') or '', r.get('status', ''), r.get('kept_attempt')) for r in rows)} | "
                      f"{counts(r.get('status') for r in rows)} | "
                      f"{counts(verdicts)} | {bad} ({bad / max(len(rows), 1):.1%}) |")
         for verdict, n in Counter(v for v in verdicts if v not in USABLE).most_common():

@@ -23,11 +23,20 @@ from .templates import PromptTemplate, get_template
 log = logging.getLogger(__name__)
 
 
-def first_verdict(failures: str, status: str) -> str:
+def first_verdict(failures: str, status: str, kept_attempt: Optional[int] = None) -> str:
     r"""The verdict of a row's first attempt, from its stored ``failures`` (the rejected attempts'
-    verdicts, ``;``-joined) and final ``status`` (a row the profiles stage encoded as template text
-    is stored as ``"<verdict>->template_only"``)."""
-    return failures.split(";")[0] if failures else str(status).split("->")[0]
+    verdicts, ``;``-joined), final ``status`` (a row the profiles stage encoded as template text
+    is stored as ``"<verdict>->template_only"``) and ``kept_attempt`` (0-based index of the attempt
+    whose text was kept; rows written before it existed kept their last attempt)."""
+    if kept_attempt == 0 or not failures:
+        return str(status).split("->")[0]
+    return failures.split(";")[0]
+
+
+def _rank(verdict: str) -> int:
+    """How good a verdict is for keeping its text: a complete profile, then a truncated (partial)
+    one, then the rest, which say nothing about the row."""
+    return 2 if verdict == OK else 1 if verdict in USABLE else 0
 
 
 def _counts(verdicts) -> Dict[str, int]:
@@ -50,8 +59,10 @@ class Profiles:
         kind (str): :obj:`"user"` or :obj:`"item"`.
         template (PromptTemplate): The template used.
         frame (pd.DataFrame): One row per profiled id with ``id``, ``text``,
-            ``status`` (final quality verdict), ``attempts``, ``failures``
-            (verdicts of the rejected attempts, ``;``-joined),
+            ``status`` (verdict of the kept attempt), ``attempts``, ``kept_attempt``
+            (0-based index of the attempt whose text is kept: the best verdict, the latest
+            among equals, so a truncated answer is not replaced by a later refusal),
+            ``failures`` (verdicts of the other attempts in order, ``;``-joined),
             ``finish_reason``, ``prompt_tokens``, ``completion_tokens``, ``cached``.
         messages (list): The final prompt of each row (for the LLM encoder).
         stats (dict): ``calls`` (generated, not cached), ``cached``,
@@ -64,7 +75,7 @@ class Profiles:
             :data:`~autograph_rec.profiling.quality.USABLE`: the pipeline encodes their
             template-only text instead);
             ``first_verdicts`` and ``final_verdicts``: rows per verdict of the
-            first and of the last attempt, so a run shows which check cost its
+            first and of the kept attempt, so a run shows which check cost its
             retries and which it could not mend.
     """
 
@@ -95,7 +106,8 @@ class Profiler:
     fields. Outputs that are empty, refused or truncated are retried with
     sampling (a new seed per attempt; truncated ones with a larger token
     budget) and every row records its final verdict and rejected attempts,
-    so nothing is silently replaced. A progress bar per pass (first attempts,
+    so nothing is silently replaced; a row keeps its best attempt (complete,
+    then truncated, then the rest; the latest among equals). A progress bar per pass (first attempts,
     then each retry) shows ETA; :attr:`stats` report calls, tokens, seconds
     and throughput.
 
@@ -206,10 +218,10 @@ class Profiler:
             messages: List[Messages]) -> Profiles:
         r"""Generate, check and retry; returns :class:`Profiles` in :obj:`ids` order."""
         n = len(messages)
-        gens: List[Optional[Generation]] = [None] * n
-        status = [""] * n
-        attempts = [0] * n
-        failures: List[List[str]] = [[] for _ in range(n)]
+        # every attempt's generation and verdict; the last verdict picks the retry's settings,
+        # the best one (see _rank) the kept text
+        tried: List[List[Generation]] = [[] for _ in range(n)]
+        verdicts: List[List[str]] = [[] for _ in range(n)]
         stats = dict(calls=0, cached=0, prompt_tokens=0, completion_tokens=0)
         show = self.show_progress
         t0 = time.perf_counter()
@@ -230,7 +242,7 @@ class Profiler:
                 break
             by_settings: Dict[GenerationSettings, List[int]] = {}
             for r in todo:
-                s = self.settings if attempt == 0 else self._retry_settings(attempt, status[r])
+                s = self.settings if attempt == 0 else self._retry_settings(attempt, verdicts[r][-1])
                 by_settings.setdefault(s, []).append(r)
             retry = []
             # one bar per pass: retries (sampled, with a larger token budget for truncated rows) ran
@@ -250,10 +262,8 @@ class Profiler:
                     outs = self._call([messages[r] for r in chunk], settings, tpl, on_result)
                     for r, g in zip(chunk, outs):
                         verdict = check_output(g, prompt=prompts[r])
-                        attempts[r] += 1
-                        if status[r] and status[r] != OK:
-                            failures[r].append(status[r])
-                        gens[r], status[r] = g, verdict
+                        tried[r].append(g)
+                        verdicts[r].append(verdict)
                         if verdict != OK:
                             retry.append(r)
             bar.close()
@@ -263,11 +273,19 @@ class Profiler:
                          attempt + 1, self.max_retries)
 
         secs = time.perf_counter() - t0
+        # the best attempt, the latest among equals (a retry of a truncated row had a larger budget);
+        # keeping the last one lost a usable truncated answer to a later refusal or chatter for
+        # 11 of ML-100K's 943 SmolLM2 user profiles, which then fell back to template text
+        kept = [max(range(len(v)), key=lambda a, v=v: (_rank(v[a]), a)) for v in verdicts]
+        gens = [tried[r][a] for r, a in enumerate(kept)]
+        status = [verdicts[r][a] for r, a in enumerate(kept)]
+        failures = [[v for a, v in enumerate(verdicts[r]) if a != kept[r]] for r in range(n)]
         frame = pd.DataFrame({
             "id": np.asarray(ids, dtype=np.int64),
             "text": [g.text for g in gens],
             "status": status,
-            "attempts": attempts,
+            "attempts": [len(v) for v in verdicts],
+            "kept_attempt": kept,
             "failures": [";".join(f) for f in failures],
             "finish_reason": [g.finish_reason for g in gens],
             "prompt_tokens": [g.prompt_tokens for g in gens],
@@ -283,7 +301,7 @@ class Profiler:
             unusable=int((~frame["status"].isin(USABLE)).sum()),
             retried=int((frame["attempts"] > 1).sum()),
             # which checks cost retries (first attempts) and which rows they could not mend (final)
-            first_verdicts=_counts(map(first_verdict, frame["failures"], frame["status"])),
+            first_verdicts=_counts(v[0] for v in verdicts),
             final_verdicts=_counts(frame["status"]),
             profiles_per_s=round(fresh / secs, 3) if secs > 0 else None,
             tokens_per_s=round(stats["completion_tokens"] / secs, 2) if secs > 0 else None,

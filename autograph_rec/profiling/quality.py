@@ -12,7 +12,8 @@ NON_ANSWER = "non_answer"
 
 #: Bumped whenever a verdict changes, so a cached profiles stage made under older rules is rebuilt
 #: (its LLM responses are reused from the response cache; only rows judged differently are retried).
-CHECKS_VERSION = 3  # 3: a refusal phrase quoted from the prompt (a title) is not a refusal
+CHECKS_VERSION = 4  # 3: a refusal phrase quoted from the prompt (a title) is not a refusal;
+# 4: a row keeps its best attempt (Profiler), not its last: a truncated answer survives a later refusal
 
 #: Verdicts whose text still describes the item or user (a truncated profile is a partial one);
 #: the other verdicts carry nothing about it, so their text is not worth encoding.

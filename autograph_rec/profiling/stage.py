@@ -21,6 +21,15 @@ def data_part(messages: list[dict[str, str]]) -> str:
     return content.rsplit("\n\n", 1)[0].strip()
 
 
+def make_profiler(llm_cfg, llm, progress: bool | None = True) -> Profiler:
+    """The :class:`Profiler` the profiles stage runs for ``llm_cfg`` (an
+    :class:`~autograph_rec.config.LLMConfig`) around the client ``llm``: its decoding settings,
+    its chunk size (4 generate calls' worth of prompts per cache round trip)."""
+    settings = GenerationSettings(temperature=llm_cfg.temperature, max_new_tokens=llm_cfg.max_new_tokens,
+                                  repetition_penalty=llm_cfg.repetition_penalty)
+    return Profiler(llm, settings=settings, chunk_size=max(llm_cfg.batch_size, 1) * 4, show_progress=progress)
+
+
 def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True) -> tuple[dict[str, list[str]], dict[str, Any]]:
     r"""Profile all users (from **training** interactions only) and all items.
 
@@ -55,9 +64,7 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
             kwargs.update(base_url=llm_cfg.base_url, model=llm_cfg.model, api_key_env=llm_cfg.api_key_env,
                           max_concurrency=llm_cfg.batch_size)
         llm = build_llm(llm_cfg.backend, cache=cache, **kwargs)
-    settings = GenerationSettings(temperature=llm_cfg.temperature, max_new_tokens=llm_cfg.max_new_tokens,
-                                  repetition_penalty=llm_cfg.repetition_penalty)
-    profiler = Profiler(llm, settings=settings, chunk_size=max(llm_cfg.batch_size, 1) * 4, show_progress=progress) if llm else None
+    profiler = make_profiler(llm_cfg, llm, progress) if llm else None
     builder = profiler or Profiler(None)  # prompt building needs no model
     texts: dict[str, list[str]] = {}
     stats: dict[str, Any] = {"backend": llm_cfg.backend}

@@ -171,6 +171,32 @@ def test_truncated_retry_gets_bigger_budget():
     assert row["status"] == "ok" and row["failures"] == "truncated;truncated"
 
 
+def test_a_truncated_answer_survives_later_unusable_retries():
+    # the last attempt used to be kept: a usable truncated profile was replaced by a later refusal
+    # (and then by template text) for 11 of ML-100K's 943 SmolLM2 user profiles
+    ds, _ = toy(num_users=1)
+    answers = iter(["drama thriller noir suspense crime heist " * 10, "I'm sorry, I cannot describe this.", ""])
+    out = Profiler(FakeLLM(responder=lambda m: next(answers)), GenerationSettings(max_new_tokens=20),
+                   max_retries=2).profile_items(ds, ids=[0])
+    row = out.frame.iloc[0]
+    assert row["status"] == "truncated" and row["kept_attempt"] == 0 and row["attempts"] == 3
+    assert row["text"].startswith("drama thriller") and row["finish_reason"] == "length"
+    assert row["failures"] == "refused;empty"
+    assert out.stats["first_verdicts"] == out.stats["final_verdicts"] == {"truncated": 1}
+    assert out.stats["unusable"] == 0
+    from autograph_rec.profiling import first_verdict
+    assert first_verdict(row["failures"], row["status"], row["kept_attempt"]) == "truncated"
+
+    # among equals the latest wins (a retry of a truncated row had the larger budget)
+    long_answer = " ".join(f"theme{i}" for i in range(60))  # distinct words: not a loop
+    answers = iter([long_answer] * 3)
+    out = Profiler(FakeLLM(responder=lambda m: next(answers)), GenerationSettings(max_new_tokens=20),
+                   max_retries=2).profile_items(ds, ids=[0])
+    row = out.frame.iloc[0]
+    assert row["status"] == "truncated" and row["kept_attempt"] == 2 and len(row["text"].split()) == 45
+    assert row["failures"] == "truncated;truncated"
+
+
 def test_stats_tell_truncated_from_unusable():
     ds, _ = toy(num_users=1)
     # every budget too small: the row stays truncated, which is not ok but still usable
@@ -343,6 +369,8 @@ def test_first_verdict_reads_stored_rows():
     from autograph_rec.profiling import first_verdict
 
     assert first_verdict("truncated;echo", "ok") == "truncated"
+    assert first_verdict("truncated;echo", "ok", kept_attempt=2) == "truncated"
+    assert first_verdict("refused;empty", "truncated", kept_attempt=0) == "truncated"
     assert first_verdict("", "ok") == "ok"
     # the profiles stage stores a template-text fallback as "<verdict>->template_only"
     assert first_verdict("", "non_answer->template_only") == "non_answer"
