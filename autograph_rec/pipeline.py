@@ -235,6 +235,8 @@ class AutoGraphPipeline:
 
         dataset, _ = self.data
         llm = asdict(self.config.llm) | {"cache": None, "batch_size": None}
+        if llm["retry_truncated"]:  # a later key, hashed only when off: stages cached before it stay valid
+            del llm["retry_truncated"]
         templates = [f"{t.id}@{t.version}" for t in (get_template("user", dataset.domain), get_template("item", dataset.domain))]
         settings = {"data": self._data_key(), "llm": llm, "templates": templates}
         if self.config.llm.backend != "none":  # the template-only text is never checked

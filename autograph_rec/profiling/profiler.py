@@ -123,6 +123,10 @@ class Profiler:
             first attempt was greedy. (default: :obj:`0.7`)
         truncation_growth (float, optional): Token budget factor per retry of
             a truncated row. (default: :obj:`1.5`)
+        retry_truncated (bool, optional): Retry truncated rows at all. A
+            truncated profile is usable as it stands; when the encoder reads
+            fewer tokens than the budget (all-MiniLM-L6-v2: 256 word pieces)
+            its longer retries add text that is never encoded. (default: :obj:`True`)
         with_ratings (bool, optional): Show ratings in user prompts.
             (default: :obj:`False`, as in the paper)
         chunk_size (int, optional): Rows handed to the client per call.
@@ -138,6 +142,7 @@ class Profiler:
         max_retries: int = 2,
         retry_temperature: float = 0.7,
         truncation_growth: float = 1.5,
+        retry_truncated: bool = True,
         with_ratings: bool = False,
         chunk_size: int = 256,
         show_progress: Optional[bool] = None,
@@ -148,6 +153,7 @@ class Profiler:
         self.max_retries = int(max_retries)
         self.retry_temperature = float(retry_temperature)
         self.truncation_growth = float(truncation_growth)
+        self.retry_truncated = bool(retry_truncated)
         self.with_ratings = with_ratings
         self.chunk_size = int(chunk_size)
         self.show_progress = show_progress
@@ -264,7 +270,7 @@ class Profiler:
                         verdict = check_output(g, prompt=prompts[r])
                         tried[r].append(g)
                         verdicts[r].append(verdict)
-                        if verdict != OK:
+                        if verdict != OK and (verdict != TRUNCATED or self.retry_truncated):
                             retry.append(r)
             bar.close()
             todo = retry if attempt < self.max_retries else []

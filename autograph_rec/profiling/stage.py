@@ -27,7 +27,8 @@ def make_profiler(llm_cfg, llm, progress: bool | None = True) -> Profiler:
     its chunk size (4 generate calls' worth of prompts per cache round trip)."""
     settings = GenerationSettings(temperature=llm_cfg.temperature, max_new_tokens=llm_cfg.max_new_tokens,
                                   repetition_penalty=llm_cfg.repetition_penalty)
-    return Profiler(llm, settings=settings, chunk_size=max(llm_cfg.batch_size, 1) * 4, show_progress=progress)
+    return Profiler(llm, settings=settings, retry_truncated=llm_cfg.retry_truncated,
+                    chunk_size=max(llm_cfg.batch_size, 1) * 4, show_progress=progress)
 
 
 def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True) -> tuple[dict[str, list[str]], dict[str, Any]]:

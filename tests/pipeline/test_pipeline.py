@@ -85,6 +85,17 @@ def test_cli_profile_and_encode_with_fake_llm(small_ml100k, tmp_path, capsys):
     assert "vectors: users (80, 384)" in capsys.readouterr().out
 
 
+def test_retry_truncated_enters_the_profiles_key_only_when_off(small_ml100k, tmp_path):
+    from autograph_rec.artifacts import stable_hash
+
+    default = AutoGraphPipeline(_config(small_ml100k, tmp_path, "llm.backend=fake"), progress=False).profile_settings()
+    off = AutoGraphPipeline(_config(small_ml100k, tmp_path, "llm.backend=fake", "llm.retry_truncated=false"),
+                            progress=False).profile_settings()
+    # the key came after profiles stages had been paid for: at its default it must not change their key
+    assert "retry_truncated" not in default["llm"] and off["llm"]["retry_truncated"] is False
+    assert stable_hash(default) != stable_hash(off)
+
+
 @pytest.mark.parametrize("override,match", [
     ("autograph.aggregation=mean", "autograph.aggregation must be one of"),
     ("autograph.paths=[uqu, uiu]", r"autograph.paths: unknown metapath\(s\) \['uiu'\]"),

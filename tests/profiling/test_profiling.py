@@ -171,6 +171,27 @@ def test_truncated_retry_gets_bigger_budget():
     assert row["status"] == "ok" and row["failures"] == "truncated;truncated"
 
 
+def test_truncated_rows_can_be_kept_without_retries():
+    ds, _ = toy(num_users=1)
+    calls = []
+
+    class Spy(FakeLLM):
+        def generate(self, batch, settings=None, *, on_result=None):
+            calls.append((len(batch), settings.max_new_tokens))
+            return super().generate(batch, settings, on_result=on_result)
+
+    # item 0 is truncated (13 words > 8 tokens), item 1 refuses once: only the refusal is retried
+    answers = {0: "I'm sorry, I cannot describe this."}
+
+    def respond(messages):
+        return answers.pop(0, "drama " + " ".join(f"theme{i}" for i in range(12)))
+
+    out = Profiler(Spy(responder=respond), GenerationSettings(max_new_tokens=8), retry_truncated=False,
+                   chunk_size=1).profile_items(ds, ids=[0, 1])
+    assert out.frame["attempts"].tolist() == [2, 1] and out.frame["status"].tolist() == ["truncated", "truncated"]
+    assert calls == [(1, 8), (1, 8), (1, 8)]  # the refusal's retry keeps the budget; no 12-token call
+
+
 def test_a_truncated_answer_survives_later_unusable_retries():
     # the last attempt used to be kept: a usable truncated profile was replaced by a later refusal
     # (and then by template text) for 11 of ML-100K's 943 SmolLM2 user profiles
