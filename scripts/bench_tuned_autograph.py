@@ -22,6 +22,10 @@ table here. Writes docs/results/tuned_autograph_<dataset>_<models><tag>.md/.json
 variant builds its profiles, vectors and codes for all retraining seeds before its search, so
 "search s" counts training only (SmolLM2 profiling takes hours on a CPU; its responses are cached
 in ``--llm-cache`` and an interrupted run resumes).
+
+``--space ssl`` (SGL and SimGCL only) also tunes their contrastive weight (``model.params.ssl_lambda``)
+and temperature (``model.params.tau``) and lets lr go down to 1e-4, for both variants, in separate
+studies (``<model>-<variant>-ssl``); pass a ``--tag`` so its result file is separate too.
 """
 
 from __future__ import annotations
@@ -49,13 +53,23 @@ AUTOGRAPH = {  # added for the +AutoGraph variant
     "autograph.levels": {"type": "int", "low": 1, "high": 3},
 }
 
+SSL = {  # --space ssl, SGL and SimGCL only: their contrastive weight and temperature, and a lower lr
+    # (the shared space's best SGL configs sat at its lower lr edge, 1e-3, on the ML-1M subset)
+    "train.lr": {"type": "float", "low": 1.0e-4, "high": 3.0e-2, "log": True},
+    "model.params.ssl_lambda": {"type": "float", "low": 0.01, "high": 1.0, "log": True},
+    "model.params.tau": {"type": "float", "low": 0.05, "high": 1.0, "log": True},
+}
+SSL_MODELS = ("sgl", "simgcl")
 
-def space_for(model: str, variant: str) -> dict:
+
+def space_for(model: str, variant: str, space: str = "shared") -> dict:
     params = dict(COMMON)
     if model != "mf":
         params |= LAYERS
     if variant != "vanilla":
         params |= AUTOGRAPH
+    if space == "ssl":
+        params |= SSL
     return {"metric": "ndcg@20", "params": params}
 
 
@@ -129,9 +143,14 @@ def retrain(best, seed: int, out: Path) -> dict:
     return row
 
 
+def study_name(args, model: str, variant: str) -> str:
+    """``<backbone>-<variant>``, with ``-ssl`` for the SSL space (its own study, trials and retrainings)."""
+    return f"{model}-{variant}" + ("-ssl" if args.space == "ssl" else "")
+
+
 def study_dir(args, model: str, variant: str) -> Path:
     """Where one (backbone, variant) keeps its study, trials, retrainings and ``--jobs`` log."""
-    return Path(args.runs) / args.dataset / f"{model}-{variant}"
+    return Path(args.runs) / args.dataset / study_name(args, model, variant)
 
 
 def run_variant(args, model: str, variant: str) -> dict:
@@ -147,9 +166,9 @@ def run_variant(args, model: str, variant: str) -> dict:
     if not (out / "stages").exists():
         (out / "stages").symlink_to(shared, target_is_directory=True)
     prepare_stages(args, model, variant, shared)
-    space = space_for(model, variant)
+    space = space_for(model, variant, args.space)
     result = tune(parse_space(space), base_config(args, model, variant), out, n_trials=args.n_trials,
-                  pruner=args.pruner, seed=args.sampler_seed, study_name=f"{model}-{variant}", retrain=False)
+                  pruner=args.pruner, seed=args.sampler_seed, study_name=study_name(args, model, variant), retrain=False)
     rows = [retrain(result.best_config, seed, out) for seed in args.seeds]
     return {"model": model, "variant": variant, "space": space, "counts": result.counts,
             "search_seconds": result.trial_seconds, "search_span": result.trial_span,
@@ -162,7 +181,7 @@ def child_argv(args, model: str, variant: str) -> list[str]:
     argv = [sys.executable, __file__, "--dataset", args.dataset, "--models", model, "--variants", variant,
             "--n-trials", str(args.n_trials), "--pruner", args.pruner, "--sampler-seed", str(args.sampler_seed),
             "--seeds", *map(str, args.seeds), "--epochs", str(args.epochs), "--dim", str(args.dim),
-            "--threads", str(args.threads), "--runs", args.runs, "--search-only"]
+            "--threads", str(args.threads), "--runs", args.runs, "--space", args.space, "--search-only"]
     return (argv + (["--data-dir", args.data_dir] if args.data_dir else [])
             + (["--llm-cache", args.llm_cache] if args.llm_cache else []))
 
@@ -235,12 +254,17 @@ def main() -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--runs", default="runs/bench_tuned_autograph")
     p.add_argument("--tag", default="", help="suffix of the result file name")
+    p.add_argument("--space", default="shared", choices=["shared", "ssl"],
+                   help="ssl (SGL/SimGCL only): also tune model.params.ssl_lambda and tau, lr from 1e-4; "
+                   "both variants get it, in their own studies (<backbone>-<variant>-ssl)")
     p.add_argument("--jobs", type=int, default=1, help="(backbone, variant) studies run at once, one process each")
     p.add_argument("--search-only", action="store_true", help="search and retrain, write no result file "
                    "(what each --jobs process runs)")
     args = p.parse_args()
     if args.jobs < 1:
         p.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.space == "ssl" and set(args.models) - set(SSL_MODELS):
+        p.error(f"--space ssl tunes the contrastive backbones {list(SSL_MODELS)} only, got --models {args.models}")
     if args.jobs > 1:
         run_in_parallel(args)
 
@@ -251,7 +275,8 @@ def main() -> None:
         f"{args.sampler_seed}, pruner {args.pruner}, ≤ {args.epochs} epochs, validation every 5, warm-up 20, patience 5; "
         f"objective validation NDCG@20 (best epoch chosen on it) on split seed 0\n"
         f"- spaces: every backbone {sorted(COMMON)}; graph backbones also {sorted(LAYERS)}; +AutoGraph also "
-        f"{sorted(AUTOGRAPH)} (ranges in the JSON and the script); dim {args.dim}, batch 4096, Adam\n"
+        f"{sorted(AUTOGRAPH)}" + (f"; --space ssl: also {sorted(SSL)} (lr from 1e-4)" if args.space == "ssl" else "")
+        + f" (ranges in the JSON and the script); dim {args.dim}, batch 4096, Adam\n"
         f"- test: best config retrained on seeds {args.seeds} (split, init, sampling, quantizer), mean ± std; "
         f"random per-user 80/10/10; AutoGraph = RQ-VAE codes of MiniLM vectors, plain aggregation; `none` = "
         f"template-only text (no generation); `smollm2` = profiles by the bundled SmolLM2-135M, built before "
