@@ -1,31 +1,15 @@
 """The benchmark's run bookkeeping: folders per setting, resume keys independent of folders."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import SimpleNamespace
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _bench_autograph():
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_autograph", SCRIPTS / "bench_autograph.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(SCRIPTS))
 
 
 def _args(autograph_set, llm_cache=None):
     return SimpleNamespace(runs="runs/bench", dataset="ml-100k", autograph_set=autograph_set, llm_cache=llm_cache)
 
 
-def test_autograph_overrides_get_their_own_folder_but_vanilla_is_shared():
-    bench = _bench_autograph()
+def test_autograph_overrides_get_their_own_folder_but_vanilla_is_shared(load_script):
+    bench = load_script("bench_autograph")
     plain = bench.run_folder(_args([]), "lightgcn", "none", 0)
     quarter = bench.run_folder(_args(["autograph.factor_weight=0.25"]), "lightgcn", "none", 0)
     whole = bench.run_folder(_args(["autograph.factor_weight=1.0"]), "lightgcn", "none", 0)
@@ -38,8 +22,8 @@ def test_autograph_overrides_get_their_own_folder_but_vanilla_is_shared():
     assert bench.run_folder(_args(["autograph.factor_weight=0.25"]), "mf", "vanilla", 0).name == "mf-vanilla-seed0"
 
 
-def test_smollm2_runs_reading_different_response_caches_get_their_own_folder():
-    bench = _bench_autograph()
+def test_smollm2_runs_reading_different_response_caches_get_their_own_folder(load_script):
+    bench = load_script("bench_autograph")
     a = bench.run_folder(_args([], llm_cache="runs/a.sqlite"), "sgl", "smollm2", 0)
     b = bench.run_folder(_args([], llm_cache="runs/b.sqlite"), "sgl", "smollm2", 0)
     assert a != b and a.name.startswith("sgl-smollm2-seed0-")
@@ -50,8 +34,8 @@ def test_smollm2_runs_reading_different_response_caches_get_their_own_folder():
         "autograph.levels=3", "llm.cache=runs/a.sqlite"]
 
 
-def test_resume_key_ignores_the_output_folder_only():
-    bench = _bench_autograph()
+def test_resume_key_ignores_the_output_folder_only(load_script):
+    bench = load_script("bench_autograph")
     sets = ["data.seed=0", "model.name=mf", "output=runs/a"]
     # a row stored under the old folder name still matches the same settings in a new folder
     assert bench.settings_key(sets) == bench.settings_key(["output=runs/b", "model.name=mf", "data.seed=0"])
@@ -59,8 +43,8 @@ def test_resume_key_ignores_the_output_folder_only():
     assert json.loads(bench.settings_key(sets)) == ["data.seed=0", "model.name=mf"]
 
 
-def test_smollm2_rows_made_under_older_profile_checks_are_not_reused():
-    bench = _bench_autograph()
+def test_smollm2_rows_made_under_older_profile_checks_are_not_reused(load_script):
+    bench = load_script("bench_autograph")
     sets = ["data.seed=0", "llm.backend=smollm2", "output=runs/a"]
     assert bench.resume_key(sets, "none") == bench.settings_key(sets)
     assert bench.resume_key(sets, "vanilla") == bench.settings_key(sets)

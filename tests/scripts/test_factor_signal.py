@@ -1,24 +1,7 @@
 """scripts/factor_signal.py: the code-group and kNN scorers against brute force on a toy matrix."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import scipy.sparse as sp
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _module():
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        spec = importlib.util.spec_from_file_location("factor_signal", SCRIPTS / "factor_signal.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(SCRIPTS))
 
 
 def _toy(seed=0, users=7, items=9):
@@ -27,8 +10,8 @@ def _toy(seed=0, users=7, items=9):
     return train, rng
 
 
-def test_group_scores_match_brute_force():
-    fs = _module()
+def test_group_scores_match_brute_force(load_script):
+    fs = load_script("factor_signal")
     train, rng = _toy()
     dense = train.toarray()
     user_codes, item_codes = rng.integers(0, 3, (7, 2)), rng.integers(0, 4, (9, 2))
@@ -47,25 +30,22 @@ def test_group_scores_match_brute_force():
     np.testing.assert_allclose(got, want)
 
 
-def test_knn_scores_use_the_nearest_other_rows(monkeypatch):
-    fs = _module()
+def _brute_knn(rows, vectors, k=2):
+    """Row r of the result: the rows of the k most cosine-similar other vectors, similarity-weighted."""
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sim = unit @ unit.T
+    want = np.zeros_like(rows)
+    for r in range(len(vectors)):
+        nearest = [v for v in np.argsort(-sim[r]) if v != r][:k]
+        want[r] = sum(max(sim[r, v], 0) * rows[v] for v in nearest)  # negative similarities count 0
+    return want
+
+
+def test_knn_scores_use_the_nearest_other_rows(monkeypatch, load_script):
+    fs = load_script("factor_signal")
     monkeypatch.setattr(fs, "NEIGHBOURS", 2)
     train, rng = _toy(1)
     dense = train.toarray()
-    vectors = rng.normal(size=(7, 5))
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    sim = unit @ unit.T
-    want = np.zeros_like(dense)
-    for u in range(7):
-        nearest = [v for v in np.argsort(-sim[u]) if v != u][:2]
-        want[u] = sum(max(sim[u, v], 0) * dense[v] for v in nearest)  # negative similarities count 0
-    np.testing.assert_allclose(fs.knn_scores(train, vectors, "users"), want, rtol=1e-5, atol=1e-6)
-
-    items = rng.normal(size=(9, 5))
-    unit = items / np.linalg.norm(items, axis=1, keepdims=True)
-    sim = unit @ unit.T
-    want = np.zeros_like(dense)
-    for i in range(9):
-        nearest = [j for j in np.argsort(-sim[i]) if j != i][:2]
-        want[:, i] = sum(max(sim[i, j], 0) * dense[:, j] for j in nearest)
-    np.testing.assert_allclose(fs.knn_scores(train, items, "items"), want, rtol=1e-5, atol=1e-6)
+    users, items = rng.normal(size=(7, 5)), rng.normal(size=(9, 5))
+    np.testing.assert_allclose(fs.knn_scores(train, users, "users"), _brute_knn(dense, users), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fs.knn_scores(train, items, "items"), _brute_knn(dense.T, items).T, rtol=1e-5, atol=1e-6)

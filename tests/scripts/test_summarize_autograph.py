@@ -1,29 +1,16 @@
 """scripts/summarize_autograph.py: the change of mean test NDCG@20 over vanilla, from both kinds of result file."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "summarize_autograph.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("summarize_autograph", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run(model, variant, seed, ndcg):
     return {"model": model, "variant": variant, "seed": seed, "test": {"ndcg@20": ndcg}}
 
 
-def test_both_result_formats_give_the_change_of_the_seed_means(tmp_path):
-    summ = _module()
+def test_both_result_formats_give_the_change_of_the_seed_means(tmp_path, load_script):
+    summ = load_script("summarize_autograph")
     runs = tmp_path / "runs.json"  # bench_autograph.py: one row per run
     runs.write_text(json.dumps({"rows": [_run("sgl", "vanilla", 0, 0.20), _run("sgl", "vanilla", 1, 0.30),
                                          _run("sgl", "none", 0, 0.26), _run("sgl", "none", 1, 0.29)]}))
@@ -44,8 +31,8 @@ def test_both_result_formats_give_the_change_of_the_seed_means(tmp_path):
         summ.cell(summ.ndcg_by_run(uneven), "mf", "none")
 
 
-def test_every_committed_comparison_is_readable():
-    summ = _module()
+def test_every_committed_comparison_is_readable(load_script):
+    summ = load_script("summarize_autograph")
     for comp in summ.COMPARISONS:
         values = {}
         for name in comp.files:
