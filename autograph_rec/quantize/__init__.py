@@ -6,6 +6,10 @@ scikit-learn-like contract: ``fit`` / ``transform`` / ``fit_transform`` /
 ``assign`` (nearest-code lookup for new users or items) / ``save`` / ``load``.
 Users and items get separate quantizers.
 
+:data:`ALGORITHM_VERSION` is bumped when a fix changes the codes a fitted
+quantizer produces; the pipeline hashes it into the codes stage key so cached
+codes rebuild.
+
 ========== ================================ ==========================================
 name       class                            what
 ========== ================================ ==========================================
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from typing import Dict, Type
 
-from .base import NotFittedError, Quantizer, active_code_ratio, code_usage
+from .base import ALGORITHM_VERSION, NotFittedError, Quantizer, active_code_ratio, code_usage
 from .hierarchical import HierarchicalKMeans
 from .kmeans import KMeansResult, kmeans
 from .lsh import LSHQuantizer
@@ -42,6 +46,19 @@ _ALIASES = {
 }
 
 
+def quantizer_name(name: str) -> str:
+    """The registry name behind ``name`` (case-insensitive; aliases such as ``"rq-vae"``).
+
+    Raises:
+        ValueError: Unknown name.
+    """
+    key = str(name).lower().strip()
+    key = _ALIASES.get(key, key)
+    if key not in QUANTIZERS:
+        raise ValueError(f"unknown quantizer {name!r}; choose one of {sorted(QUANTIZERS)}")
+    return key
+
+
 def build_quantizer(name: str, **kwargs) -> Quantizer:
     r"""Build a quantizer by registry name (case-insensitive; a few aliases such
     as ``"rq-vae"`` or ``"residual_kmeans"`` are accepted).
@@ -54,10 +71,7 @@ def build_quantizer(name: str, **kwargs) -> Quantizer:
         ValueError: Unknown name, or keyword arguments the quantizer does not
             take (the message lists the accepted ones).
     """
-    key = str(name).lower().strip()
-    key = _ALIASES.get(key, key)
-    if key not in QUANTIZERS:
-        raise ValueError(f"unknown quantizer {name!r}; choose one of {sorted(QUANTIZERS)}")
+    key = quantizer_name(name)
     cls = QUANTIZERS[key]
     accepted = cls._param_names()
     bad = sorted(set(kwargs) - set(accepted))
@@ -74,6 +88,6 @@ def load_quantizer(path, device=None) -> Quantizer:
 
 __all__ = [
     "Quantizer", "NotFittedError", "RQVAE", "ResidualKMeans", "LSHQuantizer",
-    "HierarchicalKMeans", "QUANTIZERS", "build_quantizer", "load_quantizer",
-    "active_code_ratio", "code_usage", "kmeans", "KMeansResult",
+    "HierarchicalKMeans", "QUANTIZERS", "build_quantizer", "quantizer_name", "load_quantizer",
+    "active_code_ratio", "code_usage", "kmeans", "KMeansResult", "ALGORITHM_VERSION",
 ]

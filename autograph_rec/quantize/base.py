@@ -41,6 +41,15 @@ ArrayLike = Union[np.ndarray, Tensor]
 FORMAT = "autograph_rec.quantizer"
 FORMAT_VERSION = 1
 
+#: Version of the fitting and lookup algorithms: bumped when a fix changes the
+#: codes a fitted quantizer produces (same data, same hyperparameters), so the
+#: pipeline hashes it into the codes stage key and cached codes rebuild.
+#: 2: exact nearest-centroid search far from the origin, shift-invariant k-means
+#: stopping, RQ-VAE commitment loss no longer trains the codebooks,
+#: hierarchical k-means splits a cluster into at most its number of distinct
+#: vectors.
+ALGORITHM_VERSION = 2
+
 
 class NotFittedError(RuntimeError):
     """Raised when :meth:`transform` / :meth:`assign` run before :meth:`fit`."""
@@ -72,7 +81,7 @@ def as_vectors(
     Raises:
         TypeError: Not an array or a tensor.
         ValueError: Wrong number of dimensions, empty input, wrong :obj:`D`,
-            or NaN / infinite entries.
+            NaN / infinite entries, or finite entries beyond the float32 range.
     """
     if isinstance(vectors, np.ndarray):
         if not (np.issubdtype(vectors.dtype, np.floating) or np.issubdtype(vectors.dtype, np.integer)):
@@ -96,15 +105,38 @@ def as_vectors(
         raise ValueError(
             f"{name} have dimension {x.shape[1]} but the quantizer was fitted on dimension {dim}"
         )
+    # Checked before the float32 cast too: a finite float64 beyond float32's
+    # range becomes inf in the cast and must not be reported as NaN / inf.
+    _check_finite(x, name, "contain NaN or infinite values", "clean or drop them before quantizing")
+    wide = x.dtype == torch.float64  # the only input dtype whose finite values can overflow float32
     x = x.to(device=device, dtype=torch.float32)
+    if wide:
+        _check_finite(x, name, f"exceed the float32 range (|value| > {torch.finfo(torch.float32).max:.3g})",
+                      "rescale them before quantizing")
+    return x
+
+
+def _check_finite(x: Tensor, name: str, what: str, fix: str) -> None:
     finite = torch.isfinite(x)
     if not bool(finite.all()):
         rows = (~finite).any(dim=1).nonzero().flatten()
         raise ValueError(
-            f"{name} contain NaN or infinite values in {rows.numel()} row(s), "
-            f"first at row {int(rows[0])}; clean or drop them before quantizing"
+            f"{name} {what} in {rows.numel()} row(s), first at row {int(rows[0])}; {fix}"
         )
-    return x
+
+
+def is_integer(value: Any) -> bool:
+    """A Python or numpy integer (not a bool, not an integral float such as ``2.0``)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_integer(name: str, value: Any, minimum: int) -> None:
+    r"""Raise a :class:`ValueError` naming :obj:`name` unless :obj:`value` is an
+    integer (Python or numpy) ``>= minimum``. Floats such as ``2.0`` are rejected:
+    they passed a value check before and then failed deep inside ``fit``."""
+    if not is_integer(value) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
 def check_enough_vectors(num_vectors: int, codebook_size: int, what: str = "codebook") -> None:
@@ -116,6 +148,37 @@ def check_enough_vectors(num_vectors: int, codebook_size: int, what: str = "code
             f"least as many vectors as codes; use a smaller codebook_size "
             f"(e.g. codebook_size={suggestion})"
         )
+
+
+def check_decode_codes(codes: ArrayLike, num_levels: int, codebook_size: int,
+                       device: torch.device) -> Tensor:
+    r"""Validate codes given to a ``decode`` and return them as a LongTensor on :obj:`device`.
+
+    Args:
+        codes (np.ndarray or Tensor): Codes ``[N, T']`` of the ``T' <= num_levels``
+            leading levels, integers in ``[0, codebook_size)``.
+
+    Raises:
+        ValueError: Wrong shape, too many levels, non-integer values, or a code
+            outside ``[0, codebook_size)`` (the message names the first one and
+            where it is: indexing would wrap ``-1`` to the last codeword).
+    """
+    c = torch.as_tensor(codes)
+    if c.dim() != 2:
+        raise ValueError(f"codes must have shape [N, levels], got {tuple(c.shape)}")
+    if c.shape[1] > num_levels:
+        raise ValueError(f"codes have {c.shape[1]} levels but the quantizer has {num_levels}")
+    if c.dtype == torch.bool or c.is_complex() or (c.is_floating_point() and not bool((c == c.round()).all())):
+        raise ValueError(f"codes must be integers, got dtype {c.dtype}")
+    c = c.long()
+    bad = ((c < 0) | (c >= codebook_size)).nonzero()
+    if bad.numel():
+        row, level = (int(v) for v in bad[0])
+        raise ValueError(
+            f"code {int(c[row, level])} at row {row}, level {level} is outside "
+            f"[0, {codebook_size}) ({bad.shape[0]} code(s) out of range)"
+        )
+    return c.to(device)
 
 
 def _check_codes(codes: ArrayLike) -> np.ndarray:
@@ -219,20 +282,11 @@ class Quantizer(abc.ABC):
         return {k: getattr(self, k) for k in self._param_names()}
 
     def _json_params(self) -> Dict[str, Any]:
-        out = {}
-        for k, v in self.get_params().items():
-            if isinstance(v, torch.device):
-                v = str(v)
-            elif isinstance(v, tuple):
-                v = list(v)
-            out[k] = v
-        return out
+        return {k: _to_json(v) for k, v in self.get_params().items()}
 
     def _validate_params(self) -> None:
-        if int(self.num_levels) != self.num_levels or self.num_levels < 1:
-            raise ValueError(f"num_levels must be a positive integer, got {self.num_levels!r}")
-        if int(self.codebook_size) != self.codebook_size or self.codebook_size < 2:
-            raise ValueError(f"codebook_size must be an integer >= 2, got {self.codebook_size!r}")
+        check_integer("num_levels", self.num_levels, 1)
+        check_integer("codebook_size", self.codebook_size, 2)
         # every random draw is seeded from it (None failed inside fit with "int() argument must be ...")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
@@ -332,6 +386,7 @@ class Quantizer(abc.ABC):
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
+            "algorithm_version": ALGORITHM_VERSION,  # provenance only, not checked on load
             "name": self.name,
             "class": self.__class__.__name__,
             "params": self._json_params(),
@@ -368,6 +423,13 @@ class Quantizer(abc.ABC):
             raise ValueError(f"{side} is not a quantizer sidecar (not valid JSON: {exc})") from None
         if meta.get("format") != FORMAT:
             raise ValueError(f"{side} is not a quantizer sidecar (format={meta.get('format')!r})")
+        version = meta.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{side} has quantizer format_version {version!r}; this version of autograph_rec "
+                f"reads format_version {FORMAT_VERSION} only (refit the quantizer, or load it with "
+                f"the version that saved it)"
+            )
         from . import QUANTIZERS  # late import: the registry imports this module
 
         target = QUANTIZERS.get(meta["name"])
@@ -406,6 +468,18 @@ class Quantizer(abc.ABC):
         """Restore what :meth:`_state` returned."""
 
 
+def _to_json(value: Any) -> Any:
+    """A hyperparameter as plain JSON: numpy scalars (e.g. ``seed=np.int64(3)``,
+    accepted by validation) become Python numbers, tuples lists, devices strings."""
+    if isinstance(value, torch.device):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return [_to_json(v) for v in value]
+    return value
+
+
 def _pt_path(path: Path) -> Path:
     """``path`` with the ``.pt`` suffix :meth:`Quantizer.save` writes (``x`` → ``x.pt``, ``x.a`` → ``x.a.pt``)."""
     if path.suffix == ".pt":
@@ -418,6 +492,10 @@ def nearest(x: Tensor, centroids: Tensor, chunk_elems: int = 1 << 24) -> tuple:
 
     Chunking bounds memory at ``chunk_elems`` distances, so
     ``N × K`` never materialises for large :obj:`N` (e.g. 10^6 × 4096).
+    Queries and centroids are first moved by the centroids' mean: distances do
+    not change, but the float32 expansion ``||c||² - 2 x·c`` is then computed
+    near the origin, where it does not cancel (at an offset of 10 with a
+    spread of 0.01 about half the rows got a wrong centroid without it).
 
     Args:
         x (Tensor): Queries ``[N, D]``.
@@ -427,12 +505,16 @@ def nearest(x: Tensor, centroids: Tensor, chunk_elems: int = 1 << 24) -> tuple:
         (Tensor, Tensor): ``[N]`` int64 indices, ``[N]`` float32 squared distances.
     """
     n, k = x.shape[0], centroids.shape[0]
+    if k == 0:
+        raise ValueError("nearest() needs at least one centroid")
+    ref = centroids.mean(0)
+    centroids = centroids - ref
     c_sq = (centroids * centroids).sum(1)
     rows = max(1, chunk_elems // max(k, 1))
     idx = torch.empty(n, dtype=torch.long, device=x.device)
     dist = torch.empty(n, dtype=x.dtype, device=x.device)
     for s in range(0, n, rows):
-        xb = x[s:s + rows]
+        xb = x[s:s + rows] - ref  # per chunk: no second [N, D] copy of x
         # ||x||^2 is constant per row: argmin over -2 x·c + ||c||^2 suffices,
         # added back afterwards for the distance itself.
         d = torch.addmm(c_sq.unsqueeze(0), xb, centroids.t(), beta=1.0, alpha=-2.0)

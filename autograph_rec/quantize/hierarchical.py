@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .base import ArrayLike, Quantizer, as_vectors, check_enough_vectors, nearest
+from .base import ArrayLike, Quantizer, as_vectors, check_enough_vectors, check_integer, nearest
 from .kmeans import kmeans
 
 log = logging.getLogger(__name__)
@@ -21,8 +21,12 @@ class HierarchicalKMeans(Quantizer):
     The "HC" latent-factor strategy of AutoGraph's Table 5 (Shan et al.,
     KDD 2025, arXiv 2412.18241): level 0 is k-means with :obj:`K` clusters on
     the vectors; at level :obj:`l` the members of every level-``(l-1)``
-    cluster are clustered again, into ``min(K, members)`` sub-clusters, giving
-    a tree (as in DSI's hierarchical document ids).
+    cluster are clustered again, into ``min(branching, distinct members)``
+    sub-clusters, giving a tree (as in DSI's hierarchical document ids).
+    A node without training members (e.g. a level-0 cluster left empty when
+    the data has fewer than :obj:`K` distinct vectors) gets one child, a copy
+    of itself with code 0, so that every node a new vector can be routed to
+    has children.
 
     **How the code space stays at K per level.** A level-:obj:`l` tree node is
     identified by its whole path, so there can be up to :math:`K^{l+1}` of
@@ -79,9 +83,12 @@ class HierarchicalKMeans(Quantizer):
     def _validate_params(self) -> None:
         super()._validate_params()
         b = self.branching
-        if b is not None and (int(b) != b or not 1 <= b <= self.codebook_size):
-            raise ValueError(f"branching must be an integer in [1, codebook_size={self.codebook_size}], "
-                             f"got {b!r}")
+        if b is not None:
+            check_integer("branching", b, 1)
+            if b > self.codebook_size:
+                raise ValueError(f"branching must be an integer in [1, codebook_size={self.codebook_size}], "
+                                 f"got {b!r}")
+        check_integer("n_iter", self.n_iter, 0)
 
     def _fit(self, x: Tensor) -> None:
         check_enough_vectors(x.shape[0], self.codebook_size)
@@ -107,8 +114,11 @@ class HierarchicalKMeans(Quantizer):
                     continue
                 members = order[start:start + cnt]
                 start += cnt
-                k = min(branching, cnt)
-                sub = kmeans(x[members], k, n_iter=self.n_iter, tol=self.tol, generator=g)
+                xm = x[members]
+                # At most one child per distinct member: k above it gives
+                # duplicate centroids whose spare copies end up empty.
+                k = min(branching, int(torch.unique(xm, dim=0).shape[0]))
+                sub = kmeans(xm, k, n_iter=self.n_iter, tol=self.tol, generator=g)
                 c, lab, loc = self._ranked(sub.centroids, sub.labels, cnt)
                 cents.append(c)
                 pars.append(torch.full((k,), parent, dtype=torch.long, device=dev))
@@ -120,6 +130,31 @@ class HierarchicalKMeans(Quantizer):
             self.local_codes_.append(torch.cat(locs))
             node = new_node
             log.info("hc level %d: %d tree nodes", level, offset)
+        self._complete_tree()
+
+    def _complete_tree(self) -> None:
+        r"""Give every childless node above the last level one child: a copy of
+        the node (same centroid) with code 0, appended after the existing
+        nodes of its level (so existing node ids do not change).
+
+        Nodes without training members (empty k-means clusters) have no
+        children, yet routing can send a new vector to them; their own
+        centroid is the best a child can offer. Levels are completed top down,
+        so an appended node gets its own child at the next level. Also applied
+        on :meth:`load`, which repairs quantizers saved before this existed.
+        """
+        for level in range(1, self.num_levels):
+            above = self.centroids_[level - 1]
+            has_child = torch.bincount(self.parents_[level].cpu(), minlength=above.shape[0]) > 0
+            orphans = (~has_child).nonzero().flatten().to(above.device)
+            if orphans.numel() == 0:
+                continue
+            self.centroids_[level] = torch.cat([self.centroids_[level], above[orphans]])
+            self.parents_[level] = torch.cat([self.parents_[level], orphans])
+            self.local_codes_[level] = torch.cat(
+                [self.local_codes_[level], torch.zeros_like(orphans)])
+            log.info("hc level %d: %d childless node(s) given a copy of themselves", level - 1,
+                     orphans.numel())
         self.num_nodes_ = [int(c.shape[0]) for c in self.centroids_]
 
     @staticmethod
@@ -142,7 +177,10 @@ class HierarchicalKMeans(Quantizer):
         out = [node]
         for level in range(1, self.num_levels):
             parents = self.parents_[level]
-            # children of each parent are contiguous, in parent order
+            # Children grouped by parent: fit builds them parent by parent
+            # (the stable sort is then the identity), nodes appended by
+            # _complete_tree sit at the end.
+            children = torch.argsort(parents, stable=True)
             ptr = torch.zeros(self.num_nodes_[level - 1] + 1, dtype=torch.long)
             ptr[1:] = torch.cumsum(torch.bincount(parents.cpu(), minlength=self.num_nodes_[level - 1]), 0)
             new = torch.empty_like(node)
@@ -154,9 +192,9 @@ class HierarchicalKMeans(Quantizer):
                     continue
                 rows = order[start:start + cnt]
                 start += cnt
-                lo, hi = int(ptr[parent]), int(ptr[parent + 1])
-                idx, _ = nearest(x[rows], self.centroids_[level][lo:hi])
-                new[rows] = idx + lo
+                kids = children[int(ptr[parent]):int(ptr[parent + 1])]
+                idx, _ = nearest(x[rows], self.centroids_[level][kids])
+                new[rows] = kids[idx]
             node = new
             out.append(node)
         return torch.stack(out, dim=1)
@@ -184,4 +222,4 @@ class HierarchicalKMeans(Quantizer):
         self.centroids_ = [state[f"centroids.{l}"] for l in range(self.num_levels)]
         self.parents_ = [state[f"parents.{l}"] for l in range(self.num_levels)]
         self.local_codes_ = [state[f"local_codes.{l}"] for l in range(self.num_levels)]
-        self.num_nodes_ = [int(c.shape[0]) for c in self.centroids_]
+        self._complete_tree()  # no-op for trees fitted by this version

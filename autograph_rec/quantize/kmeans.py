@@ -87,8 +87,9 @@ def kmeans(
         x (Tensor): Points ``[N, D]`` float32, any device, ``N >= k``.
         k (int): Number of clusters.
         n_iter (int): Maximum Lloyd iterations (default 25).
-        tol (float): Stop when the centroids move less than :obj:`tol` times
-            the data's mean squared norm (relative, so scale-free).
+        tol (float): Stop when the mean squared centroid move is at most
+            :obj:`tol` times the data's total variance (mean squared distance
+            to the data mean), so the rule is scale-free and shift-invariant.
         seed (int): Seed used when no :obj:`generator` is given.
         init_sample (int, optional): k-means++ runs on at most this many random
             points (default ``max(20 * k, 4096)``), because its :obj:`k`
@@ -117,7 +118,11 @@ def kmeans(
     else:
         centroids = kmeans_plusplus(x, k, g)
 
-    scale = float((x * x).sum(1).mean()) + 1e-12
+    # Variance, not the mean squared norm: with a common offset the norm is
+    # dominated by the offset and Lloyd stopped after 1-3 iterations.
+    scale = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    if scale == 0.0:
+        scale = 1.0  # all points coincide: any move is 0, no relative scale needed
     it = 0
     for it in range(1, n_iter + 1):
         labels, d2 = nearest(x, centroids)

@@ -8,7 +8,9 @@ from typing import Dict, List, Union
 import torch
 from torch import Tensor
 
-from .base import ArrayLike, Quantizer, as_vectors, check_enough_vectors, nearest
+from .base import (
+    ArrayLike, Quantizer, as_vectors, check_decode_codes, check_enough_vectors, check_integer, nearest,
+)
 from .kmeans import kmeans
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,10 @@ class ResidualKMeans(Quantizer):
         self.n_iter = n_iter
         self.tol = tol
 
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_integer("n_iter", self.n_iter, 0)
+
     def _fit(self, x: Tensor) -> None:
         check_enough_vectors(x.shape[0], self.codebook_size)
         g = self._generator()
@@ -77,9 +83,10 @@ class ResidualKMeans(Quantizer):
 
     def decode(self, codes: ArrayLike) -> Tensor:
         r"""Approximate vectors ``[N, D]`` from codes ``[N, T']`` (``T' <= T``
-        leading levels): the sum of the chosen centroids."""
+        leading levels, each code in ``[0, K)``; :class:`ValueError` otherwise):
+        the sum of the chosen centroids."""
         self._check_fitted()
-        c = torch.as_tensor(codes, device=self.device_).long()
+        c = check_decode_codes(codes, int(self.num_levels), int(self.codebook_size), self.device_)
         out = torch.zeros(c.shape[0], self.input_dim_, device=self.device_)
         for level in range(c.shape[1]):
             out = out + self.codebooks_[level][c[:, level]]

@@ -11,7 +11,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .base import ArrayLike, Quantizer, active_code_ratio, as_vectors, check_enough_vectors, nearest
+from .base import (
+    ArrayLike, Quantizer, active_code_ratio, as_vectors, check_decode_codes, check_enough_vectors,
+    check_integer, is_integer, nearest,
+)
 from .kmeans import kmeans
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,10 @@ class _RQVAEModule(nn.Module):
             codes.append(idx)
             residuals.append(residual)
             words.append(e)
-            residual = residual - e
+            # Detached: the residuals feed the commitment loss, which must train
+            # the encoder only; the codebooks learn from the codebook loss, through
+            # `words`, which keep their gradient.
+            residual = residual - e.detach()
         zq = torch.stack(words).sum(0)
         return torch.stack(codes, 1), zq, residuals, words
 
@@ -148,10 +154,12 @@ class RQVAE(Quantizer):
 
     def _validate_params(self) -> None:
         super()._validate_params()
-        for k in ("epochs", "batch_size", "latent_dim"):
-            v = getattr(self, k)
-            if int(v) != v or v < 1:
-                raise ValueError(f"{k} must be a positive integer, got {v!r}")
+        for k in ("epochs", "batch_size", "latent_dim", "kmeans_iters"):
+            check_integer(k, getattr(self, k), 1)
+        if not all(is_integer(h) and h >= 1 for h in self.hidden_dims):
+            raise ValueError(f"hidden_dims must hold positive integers, got {self.hidden_dims!r}")
+        if self.dead_code_steps is not None:
+            check_integer("dead_code_steps", self.dead_code_steps, 0)
 
     def _build(self, in_dim: int) -> _RQVAEModule:
         # Weight init from the global RNG, forked so the caller's RNG state is
@@ -281,9 +289,10 @@ class RQVAE(Quantizer):
 
     @torch.no_grad()
     def decode(self, codes: ArrayLike) -> Tensor:
-        r"""Reconstruct vectors ``[N, D]`` from codes ``[N, T']`` (leading levels)."""
+        r"""Reconstruct vectors ``[N, D]`` from codes ``[N, T']`` (the ``T' <= T``
+        leading levels, each code in ``[0, K)``; :class:`ValueError` otherwise)."""
         self._check_fitted()
-        c = torch.as_tensor(codes, device=self.device_).long()
+        c = check_decode_codes(codes, int(self.num_levels), int(self.codebook_size), self.device_)
         books = self.model_.codebooks
         zq = sum(books[l][c[:, l]] for l in range(c.shape[1]))
         return self.model_.decoder(zq)

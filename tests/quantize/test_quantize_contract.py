@@ -208,3 +208,85 @@ def test_caller_rng_untouched():
     make("rqvae", epochs=1).fit(X)
     make("lsh").fit(X)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------- regressions
+@pytest.mark.parametrize("name", sorted(QUANTIZERS))
+def test_float_levels_or_codebook_size_rejected_by_name(name):
+    # 2.0 passed validation, then fit failed with "'float' object cannot be interpreted as an integer"
+    with pytest.raises(ValueError, match=r"num_levels must be a positive integer, got 2\.0"):
+        build_quantizer(name, num_levels=2.0, codebook_size=K, **FAST[name]).fit(X)
+    with pytest.raises(ValueError, match=r"codebook_size must be an integer >= 2, got 8\.0"):
+        build_quantizer(name, num_levels=T, codebook_size=8.0, **FAST[name]).fit(X)
+
+
+@pytest.mark.parametrize("name, param, value", [
+    ("rkmeans", "n_iter", 5.0), ("hc", "n_iter", 5.0), ("hc", "branching", 4.0),
+    ("rqvae", "epochs", 2.0), ("rqvae", "kmeans_iters", 5.0), ("rqvae", "dead_code_steps", 2.5),
+])
+def test_other_float_integer_params_rejected_by_name(name, param, value):
+    # each passed validation (or had none) and then failed inside fit with a TypeError
+    with pytest.raises(ValueError, match=rf"{param} must be .*integer.*got {value}"):
+        make(name, **{param: value}).fit(X)
+
+
+def test_float_hidden_dims_rejected():
+    with pytest.raises(ValueError, match=r"hidden_dims must hold positive integers, got \(64, 32\.5\)"):
+        make("rqvae", hidden_dims=(64, 32.5)).fit(X)
+
+
+def test_numpy_integer_params_fit_save_and_load(tmp_path):
+    # seed=np.int64(3) was accepted but save() failed: "Object of type int64 is not JSON serializable"
+    q = ResidualKMeans(num_levels=np.int64(2), codebook_size=np.int32(8), n_iter=np.int64(5),
+                       seed=np.int64(3)).fit(X)
+    path = q.save(tmp_path / "rk")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["params"]["seed"] == 3 and type(meta["params"]["seed"]) is int
+    np.testing.assert_array_equal(load_quantizer(path).transform(X), q.transform(X))
+
+
+@pytest.mark.parametrize("name", ["rkmeans", "rqvae"])
+def test_decode_rejects_codes_out_of_range(fitted, name):
+    # -1 silently decoded to the last codeword; >= K or too many levels raised a bare IndexError
+    q, codes = fitted[name]
+    assert q.decode(codes[:5]).shape == (5, 48)
+    assert q.decode(codes[:5, :2]).shape == (5, 48)  # leading levels only
+    bad = codes[:5].copy()
+    bad[2, 1] = -1
+    with pytest.raises(ValueError, match=r"code -1 at row 2, level 1.*\[0, 16\)"):
+        q.decode(bad)
+    bad[2, 1] = K
+    with pytest.raises(ValueError, match=r"code 16 at row 2, level 1.*\[0, 16\)"):
+        q.decode(torch.from_numpy(bad))
+    with pytest.raises(ValueError, match=r"4 levels.*3"):
+        q.decode(np.zeros((2, 4), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"shape \[N, levels\]"):
+        q.decode(codes[0])
+
+
+def test_float64_beyond_float32_range_is_named_as_such():
+    # finite 1e39 overflowed to inf in the float32 cast and was reported as NaN/infinite
+    x = X.astype(np.float64)
+    x[4, 1] = 1e39
+    with pytest.raises(ValueError, match=r"float32 range.*row 4"):
+        ResidualKMeans(codebook_size=4).fit(x)
+    x[4, 1] = np.inf
+    with pytest.raises(ValueError, match=r"NaN or infinite.*row 4"):
+        ResidualKMeans(codebook_size=4).fit(x)
+
+
+def test_load_rejects_unknown_format_version(fitted, tmp_path):
+    path = fitted["lsh"][0].save(tmp_path / "lsh.pt")
+    side = path.with_suffix(".json")
+    meta = json.loads(side.read_text())
+    meta["format_version"] = 99
+    side.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"format_version 99.*reads format_version 1"):
+        load_quantizer(path)
+
+
+def test_algorithm_version_is_exported():
+    import autograph_rec.quantize as quantize
+
+    assert isinstance(quantize.ALGORITHM_VERSION, int) and quantize.ALGORITHM_VERSION >= 2
+    assert "ALGORITHM_VERSION" in quantize.__all__
