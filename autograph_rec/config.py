@@ -174,8 +174,10 @@ class LLMConfig:
 
 @dataclass
 class EncodeConfig:
-    """Text encoder for profiles: ``minilm`` (sentence-transformers, bundled) or ``llm``
-    (mean of the LLM's last hidden layer over prompt + response, as in the paper)."""
+    """Text encoder for profiles: ``minilm`` (sentence-transformers, bundled) or ``llm`` (masked
+    mean of the bundled SmolLM2's last hidden layer over each profile text; the paper averages
+    over prompt + response, which :meth:`~autograph_rec.encode.LLMHiddenStateEncoder.encode_chat`
+    does for callers holding the conversations)."""
 
     encoder: str = "minilm"
     batch_size: int = 64

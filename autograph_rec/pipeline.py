@@ -22,7 +22,7 @@ import torch
 
 from . import __version__
 from .artifacts import StageDir, stable_hash
-from .config import ConfigError, DataConfig, RunConfig
+from .config import ConfigError, DataConfig, LLMConfig, QuantizeConfig, RunConfig
 from .data import DataSplit, InteractionDataset, implicit_feedback, kcore_filter, load_dataset, split_dataset
 from .nn import build_backbone
 from .train import Trainer, TrainResult
@@ -164,16 +164,31 @@ def check_stage_settings(config: RunConfig) -> None:
         check_paths(ag.paths)
     except ValueError as exc:
         raise ConfigError(f"autograph.paths: {exc}") from None
-    kwargs = {"num_levels": q.num_levels, "codebook_size": 2, "seed": q.seed}  # sizes: checked by QuantizeConfig
-    if q.method == "rqvae":
-        kwargs["epochs"] = q.epochs
     try:
-        build_quantizer(q.method, **kwargs)._validate_params()
+        name, kwargs = quantizer_args(q, codebook_size=2)  # the sizes are checked by QuantizeConfig
+        build_quantizer(name, **kwargs)._validate_params()
     except ValueError as exc:
         raise ConfigError(f"quantize: {exc}") from None
     if ag.levels > q.num_levels:
         raise ConfigError(f"autograph.levels={ag.levels} exceeds quantize.num_levels={q.num_levels}, "
                           "the code levels the quantizer makes")
+
+
+def quantizer_args(q: QuantizeConfig, codebook_size: int) -> tuple[str, dict[str, Any]]:
+    """``(registry name, constructor kwargs)`` of the quantizer ``q`` describes, for one side.
+
+    ``quantize.epochs`` goes to the quantizers that train (RQ-VAE) under any of its names.
+
+    Raises:
+        ValueError: unknown ``quantize.method``.
+    """
+    from .quantize import quantizer_name
+
+    name = quantizer_name(q.method)
+    kwargs: dict[str, Any] = {"num_levels": q.num_levels, "codebook_size": codebook_size, "seed": q.seed}
+    if name == "rqvae":
+        kwargs["epochs"] = q.epochs
+    return name, kwargs
 
 
 def _auto_codebook(size: int, n: int) -> int:
@@ -205,6 +220,7 @@ class AutoGraphPipeline:
         self.stage_root = Path(stage_root) if stage_root is not None else None
         self.stage_log: dict[str, str] = {}
         self._data: tuple[InteractionDataset, DataSplit] | None = None
+        self._fingerprint: str | None = None
 
     # ---------------------------------------------------------------- data
     @property
@@ -214,13 +230,29 @@ class AutoGraphPipeline:
         return self._data
 
     def _data_key(self) -> str:
-        return stable_hash(asdict(self.config.data) | {"data_dir": None})
+        """The data as the LLM-side stages see it: a digest of its content, not of the settings
+        that located it (see :func:`~autograph_rec.data.fingerprint.training_fingerprint`)."""
+        if self._fingerprint is None:
+            from .data.fingerprint import training_fingerprint
+
+            self._fingerprint = training_fingerprint(*self.data)
+        return self._fingerprint
 
     def _stage(self, name: str, settings: dict[str, Any]) -> StageDir:
         stage = StageDir(self.run_dir, name, stable_hash(settings))
         if self.stage_root is not None:
             stage.path = self.stage_root / name / stage.key
         return stage
+
+    def _loaded(self, stage: StageDir, name: str, rows):
+        """``rows`` (read from ``stage``'s file ``name``) if it has one row per user / item."""
+        _, split = self.data
+        kind = "users" if name.startswith("users") else "items"
+        expected = split.num_users if kind == "users" else split.num_items
+        if len(rows) != expected:  # only a manifest older than the checksums can let this through
+            raise RuntimeError(f"stage {stage.name}: {stage.file(name)} has {len(rows)} rows for {expected} {kind}; "
+                               f"it was written for other data. Delete {stage.path} to rebuild it.")
+        return rows
 
     def _skip(self, stage: StageDir) -> bool:
         fresh = stage.is_fresh()
@@ -234,11 +266,8 @@ class AutoGraphPipeline:
         from .profiling.templates import get_template
 
         dataset, _ = self.data
-        llm = asdict(self.config.llm) | {"cache": None, "batch_size": None}
-        if llm["retry_truncated"]:  # a later key, hashed only when off: stages cached before it stay valid
-            del llm["retry_truncated"]
         templates = [f"{t.id}@{t.version}" for t in (get_template("user", dataset.domain), get_template("item", dataset.domain))]
-        settings = {"data": self._data_key(), "llm": llm, "templates": templates}
+        settings = {"data": self._data_key(), "llm": llm_key(self.config.llm), "templates": templates}
         if self.config.llm.backend != "none":  # the template-only text is never checked
             from .profiling.quality import CHECKS_VERSION
 
@@ -255,11 +284,14 @@ class AutoGraphPipeline:
             dataset, split = self.data
             texts, stats = run_profiling(dataset, split, self.config.llm, stage.path, progress=self.progress)
             stage.finish(["users.jsonl", "items.jsonl"], self.profile_settings(), stats)
-        return {kind: _read_texts(stage.file(f"{kind}.jsonl")) for kind in ("users", "items")}
+        return {kind: self._loaded(stage, f"{kind}.jsonl", _read_texts(stage.file(f"{kind}.jsonl")))
+                for kind in ("users", "items")}
 
     # ------------------------------------------------------------- vectors
     def vector_settings(self) -> dict[str, Any]:
-        return {"profiles": stable_hash(self.profile_settings()), "encode": asdict(self.config.encode) | {"batch_size": None}}
+        from .encode import encoder_kind
+
+        return {"profiles": stable_hash(self.profile_settings()), "encoder": encoder_kind(self.config.encode.encoder)}
 
     def encode(self) -> dict[str, np.ndarray]:
         """Semantic vectors ``[num_users, D]`` and ``[num_items, D]``, float32, aligned to internal ids."""
@@ -275,7 +307,7 @@ class AutoGraphPipeline:
             for kind in ("users", "items"):
                 np.save(stage.file(f"{kind}.npy"), encoder.encode(texts[kind]).astype(np.float32))
             stage.finish(["users.npy", "items.npy"], settings, {"encoder": self.config.encode.encoder, "dim": encoder.dim})
-        return {kind: np.load(stage.file(f"{kind}.npy")) for kind in ("users", "items")}
+        return {kind: self._loaded(stage, f"{kind}.npy", np.load(stage.file(f"{kind}.npy"))) for kind in ("users", "items")}
 
     # --------------------------------------------------------------- codes
     def codebook_sizes(self) -> tuple[int, int]:
@@ -284,7 +316,12 @@ class AutoGraphPipeline:
         return _auto_codebook(q.user_codebook_size, split.num_users), _auto_codebook(q.item_codebook_size, split.num_items)
 
     def quantize_settings(self) -> dict[str, Any]:
-        return {"vectors": stable_hash(self.vector_settings()), "quantize": asdict(self.config.quantize), "sizes": self.codebook_sizes()}
+        from .quantize import ALGORITHM_VERSION
+
+        # the resolved sizes and arguments, not the raw settings: "0" and the size it picks, or
+        # "rq-vae" and "rqvae", are one stage; ALGORITHM_VERSION rebuilds codes a fix changed
+        sides = [quantizer_args(self.config.quantize, size) for size in self.codebook_sizes()]
+        return {"vectors": stable_hash(self.vector_settings()), "quantizers": sides, "algorithm": ALGORITHM_VERSION}
 
     def quantize(self) -> dict[str, Any]:
         """Codes ``[N, levels]`` per side, from separate user and item quantizers."""
@@ -298,10 +335,8 @@ class AutoGraphPipeline:
             q = self.config.quantize
             stats = {}
             for kind, size in zip(("users", "items"), self.codebook_sizes()):
-                kwargs = {"num_levels": q.num_levels, "codebook_size": size, "seed": q.seed}
-                if q.method == "rqvae":
-                    kwargs["epochs"] = q.epochs
-                quantizer = build_quantizer(q.method, **kwargs)
+                name, kwargs = quantizer_args(q, size)
+                quantizer = build_quantizer(name, **kwargs)
                 try:
                     codes = quantizer.fit_transform(vectors[kind])
                 except ValueError as exc:  # e.g. a codebook larger than the rows: say which side and key
@@ -313,8 +348,8 @@ class AutoGraphPipeline:
                 logger.info("%s codes: active ratio per level %s", kind, stats[kind]["active_ratio"])
             stage.finish(["users.npy", "items.npy"], settings, stats)
         return {
-            "users": np.load(stage.file("users.npy")),
-            "items": np.load(stage.file("items.npy")),
+            "users": self._loaded(stage, "users.npy", np.load(stage.file("users.npy"))),
+            "items": self._loaded(stage, "items.npy", np.load(stage.file("items.npy"))),
             "sizes": self.codebook_sizes(),
             "stats": (stage.manifest() or {}).get("stats", {}),
         }
@@ -367,6 +402,24 @@ class AutoGraphPipeline:
         except ImportError as exc:  # matplotlib missing: metrics are still on disk
             logger.warning("report skipped (%s); pip install 'autograph-rec[report]'", exc)
         return result
+
+
+def llm_key(llm: LLMConfig) -> dict[str, Any]:
+    """The LLM settings that can change a profile's text.
+
+    Left out: where responses are cached, how many prompts go per call or request, and the
+    name of the API-key variable; ``model`` and ``base_url`` only where the backend reads them;
+    everything but the backend for the template-only ``none``, which generates nothing."""
+    if llm.backend == "none":
+        return {"backend": "none"}
+    key = asdict(llm)
+    for unused in ("cache", "batch_size", "api_key_env"):
+        del key[unused]
+    if llm.backend != "openai":
+        del key["base_url"]
+    if llm.backend == "fake":
+        del key["model"]
+    return key
 
 
 def _cache_root() -> Path:

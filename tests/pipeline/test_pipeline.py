@@ -85,15 +85,81 @@ def test_cli_profile_and_encode_with_fake_llm(small_ml100k, tmp_path, capsys):
     assert "vectors: users (80, 384)" in capsys.readouterr().out
 
 
-def test_retry_truncated_enters_the_profiles_key_only_when_off(small_ml100k, tmp_path):
+def _profiles_key(folder, tmp_path, *extra):
     from autograph_rec.artifacts import stable_hash
 
-    default = AutoGraphPipeline(_config(small_ml100k, tmp_path, "llm.backend=fake"), progress=False).profile_settings()
-    off = AutoGraphPipeline(_config(small_ml100k, tmp_path, "llm.backend=fake", "llm.retry_truncated=false"),
-                            progress=False).profile_settings()
-    # the key came after profiles stages had been paid for: at its default it must not change their key
-    assert "retry_truncated" not in default["llm"] and off["llm"]["retry_truncated"] is False
-    assert stable_hash(default) != stable_hash(off)
+    return stable_hash(AutoGraphPipeline(_config(folder, tmp_path / "run", *extra), progress=False).profile_settings())
+
+
+def test_retry_truncated_changes_the_profiles_key(small_ml100k, tmp_path):
+    assert _profiles_key(small_ml100k, tmp_path, "llm.backend=fake") != \
+        _profiles_key(small_ml100k, tmp_path, "llm.backend=fake", "llm.retry_truncated=false")
+
+
+def test_profiles_key_follows_the_data_content_not_its_location(small_ml100k, tmp_path):
+    import shutil
+
+    base = _profiles_key(small_ml100k, tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(small_ml100k, copy)
+    # the same data from another folder, or with settings that cannot change it: same stages
+    assert _profiles_key(copy, tmp_path) == base
+    assert _profiles_key(small_ml100k, tmp_path, "data.download=false") == base
+    # an item title edited in place (the settings are unchanged): the profiles must rebuild
+    items = (copy / "items.csv").read_text()
+    (copy / "items.csv").write_text(items.replace("Toy Story", "Toy Story Redux", 1))
+    assert _profiles_key(copy, tmp_path) != base
+
+
+@pytest.mark.parametrize("backend,unused,used", [
+    ("none", ["llm.model=x", "llm.max_new_tokens=64", "llm.temperature=0.5", "llm.base_url=http://h/v1"], []),
+    ("fake", ["llm.model=x", "llm.base_url=http://h/v1", "llm.batch_size=3", "llm.api_key_env=K"],
+     ["llm.max_new_tokens=64"]),
+    ("openai", ["llm.api_key_env=K", "llm.batch_size=3", "llm.cache=/tmp/c.sqlite"],
+     ["llm.base_url=http://other/v1", "llm.model=y"]),
+])
+def test_profiles_key_holds_the_llm_settings_that_can_change_a_text(small_ml100k, tmp_path, backend, unused, used):
+    common = [f"llm.backend={backend}", "llm.model=m", "llm.base_url=http://h/v1"]
+    base = _profiles_key(small_ml100k, tmp_path, *common)
+    for override in unused:
+        assert _profiles_key(small_ml100k, tmp_path, *common, override) == base, override
+    for override in used:
+        assert _profiles_key(small_ml100k, tmp_path, *common, override) != base, override
+
+
+def test_quantizer_aliases_get_their_epochs_and_share_the_codes_stage(small_ml100k, tmp_path):
+    from autograph_rec.artifacts import stable_hash
+    from autograph_rec.config import QuantizeConfig
+    from autograph_rec.pipeline import quantizer_args
+
+    # "rq-vae" used to train for the default 100 epochs whatever quantize.epochs said
+    assert quantizer_args(QuantizeConfig(method="RQ-VAE", epochs=2), 8) == \
+        ("rqvae", {"num_levels": 3, "codebook_size": 8, "seed": 0, "epochs": 2})
+    assert "epochs" not in quantizer_args(QuantizeConfig(method="rkmeans"), 8)[1]
+
+    def key(*extra):
+        return stable_hash(AutoGraphPipeline(_config(small_ml100k, tmp_path / "run", *extra), progress=False)
+                           .quantize_settings())
+
+    rqvae = key("quantize.method=rqvae", "quantize.epochs=2")
+    assert key("quantize.method=rq-vae", "quantize.epochs=2") == rqvae
+    assert key("quantize.method=rqvae", "quantize.epochs=3") != rqvae
+    assert key("quantize.epochs=3") == key("quantize.epochs=5")  # rkmeans does not train
+    assert key("quantize.user_codebook_size=0") == key("quantize.user_codebook_size=8")  # 80 users pick 8
+
+
+def test_a_stage_file_with_the_wrong_row_count_is_named(small_ml100k, tmp_path):
+    # a manifest from before the checksums cannot notice a truncated file: loading must
+    pipeline = AutoGraphPipeline(_config(small_ml100k, tmp_path / "run"), progress=False)
+    pipeline.profile()
+    folder = tmp_path / "run" / "profiles"
+    lines = (folder / "users.jsonl").read_text().splitlines()
+    (folder / "users.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["checksums"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RuntimeError, match=r"users.jsonl has 79 rows for 80 users.*Delete .*profiles to rebuild"):
+        AutoGraphPipeline(_config(small_ml100k, tmp_path / "run"), progress=False).profile()
 
 
 @pytest.mark.parametrize("override,match", [
