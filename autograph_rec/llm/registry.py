@@ -29,8 +29,12 @@ def build_llm(name: str, cache: Optional[str] = None, **kwargs: Any) -> LLMClien
         from .bundled import SMOLLM2_MODEL_ID, smollm2_gguf_path
         from .transformers_backend import TransformersLLM
 
-        kwargs.setdefault("model_id", SMOLLM2_MODEL_ID)
-        llm: LLMClient = TransformersLLM(kwargs.pop("model", None) or smollm2_gguf_path(), **kwargs)
+        model = kwargs.pop("model", None)
+        if not model:
+            # The bundled file's cache identity; another model (a path in ``model``) keeps its own,
+            # or its responses would be served from SmolLM2's.
+            kwargs.setdefault("model_id", SMOLLM2_MODEL_ID)
+        llm: LLMClient = TransformersLLM(model or smollm2_gguf_path(), **kwargs)
     elif key in ("transformers", "hf", "local"):
         from .transformers_backend import TransformersLLM
 

@@ -37,3 +37,10 @@ def test_smollm2_sampling_seed_and_stop(llm):
     assert a[0].text == b[0].text
     stopped = llm.generate(CONVS[1:], GenerationSettings(max_new_tokens=12, stop=("Paris",)))
     assert "Paris" not in stopped[0].text and stopped[0].finish_reason == "stop"
+
+
+def test_smollm2_backend_given_another_model_keeps_that_models_cache_identity(smollm2_gguf):
+    # with SmolLM2's id, every response of the other model was served from SmolLM2's cache
+    other = build_llm("smollm2", model="/elsewhere/Other-7B.Q4.gguf")
+    assert other.model_id.startswith("Other-7B.Q4.gguf") and "SmolLM2" not in other.model_id
+    assert "SmolLM2" in build_llm("smollm2").model_id
