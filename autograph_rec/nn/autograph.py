@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.nn import Embedding, Linear
 
 from autograph_rec.graph.augmented import AugmentedGraph
-from autograph_rec.nn.base import RecommenderBackbone, chunked_topk, xavier_uniform_
+from autograph_rec.nn.base import RecommenderBackbone, chunked_topk, seeded_generator, xavier_uniform_
 from autograph_rec.nn.gat_metapath import GATMetapathAggregator
 from autograph_rec.nn.losses import bpr_loss
 from autograph_rec.nn.metapath import METAPATHS, MetapathPropagation, check_paths
@@ -64,6 +64,16 @@ class AutoGraph(torch.nn.Module):
     sizes agree, else a bias-free linear map); ``"concat"``:
     ``W [e ; z] + b`` back to the backbone's output size.
 
+    The factor edges' weight (``factor_weight`` of
+    :class:`~autograph_rec.graph.AugmentedGraphBuilder`, stored in the graph's
+    ``edge_weight``) acts only in ``"plain"`` mode, where it sets the factor
+    edges' share of the propagation (and, for MF, the scale of the factor
+    mean). In the ``"metapath_*"`` modes each semantic path's subgraph holds
+    factor edges only, so its symmetric normalisation cancels a uniform weight
+    (a weight of ``0`` empties the semantic paths); the GAT ignores edge
+    weights. A weight other than ``1`` that a mode ignores triggers a
+    :class:`UserWarning`.
+
     The model follows the trainer contract of
     :class:`~autograph_rec.nn.base.RecommenderBackbone` (and PyG's
     ``LightGCN`` API) over the user-item node space: ``num_nodes`` is
@@ -112,7 +122,9 @@ class AutoGraph(torch.nn.Module):
             like the backbone's own rows). Without it factor rows are never
             regularised: they occur in no batch. (default: :obj:`True`)
         seed (int, optional): seeds the new parameters (factor rows, metapath
-            and fusion layers, GAT subsample); defaults to the backbone's seed.
+            and fusion layers, GAT subsample), each component from its own
+            stream (see :data:`~autograph_rec.nn.base.SEED_OFFSETS`); defaults
+            to the backbone's seed.
     """
 
     def __init__(
@@ -156,6 +168,7 @@ class AutoGraph(torch.nn.Module):
         self.paths = check_paths(paths)
         self.fusion = fusion
         self.seed = backbone.seed if seed is None else seed
+        self._warn_ignored_factor_weight(graph)
         self.num_users, self.num_items = graph.num_users, graph.num_items
         self.num_nodes = self.num_users + self.num_items  # the trainer's user-item node space
         self.num_user_factors, self.num_item_factors = graph.num_user_factors, graph.num_item_factors
@@ -165,6 +178,13 @@ class AutoGraph(torch.nn.Module):
         self.out_dim = int(getattr(backbone, "out_dim", backbone.embedding_dim))
         self.factor_mean = isinstance(backbone, MF) if factor_mean is None else bool(factor_mean)
         self.factor_l2 = bool(factor_l2)
+        # what a checkpoint needs to rebuild this wrapper around the backbone and graph
+        self._settings = {
+            "aggregation": aggregation, "paths": list(self.paths), "num_metapath_layers": num_metapath_layers,
+            "fusion": fusion, "attention_dim": attention_dim, "gat_hidden": gat_hidden, "gat_heads": gat_heads,
+            "max_neighbors": max_neighbors, "gat_dropout": gat_dropout, "factor_mean": self.factor_mean,
+            "factor_l2": self.factor_l2, "seed": self.seed,
+        }
         # entity -> factor edges, factor ids counted from 0: what the batch L2 of factors needs
         has_factor = (graph.edge_index[0] < self.num_nodes) & (graph.edge_index[1] >= self.num_nodes)
         self.register_buffer("_factor_src", graph.edge_index[0, has_factor].clone(), persistent=False)
@@ -224,7 +244,10 @@ class AutoGraph(torch.nn.Module):
 
         Args:
             module (torch.nn.Module): called as ``module(x, edge_index)`` with
-                ``x`` ``[num_nodes, embedding_dim]``.
+                ``x`` ``[num_nodes, embedding_dim]``, plus ``edge_weight=``
+                (the graph's edge weights) when its ``forward`` takes one; a
+                module that takes none raises a :class:`ValueError` on a graph
+                with ``factor_weight != 1`` (use ``input_format="adj_t"``).
             graph (AugmentedGraph): the augmented training graph.
             embedding_dim (int, optional): input embedding size. (default: :obj:`64`)
             aggregation (str, optional): ``"plain"`` (the module sees the whole
@@ -243,12 +266,34 @@ class AutoGraph(torch.nn.Module):
         """
         backbone = ModuleBackbone(graph.num_users, graph.num_items, module, embedding_dim, out_dim, reg_scope, seed,
                                   input_format)
-        return cls(backbone, graph, aggregation=aggregation, seed=seed, **kwargs)
+        model = cls(backbone, graph, aggregation=aggregation, seed=seed, **kwargs)
+        # Build the module's graph input now: a module that would drop the graph's edge
+        # weights raises here rather than at the first batch.
+        model._backbone_adj()
+        return model
 
     # ------------------------------------------------------------------ init
     def _new_generator(self) -> torch.Generator | None:
-        # Offset from the backbone's streams (seed: init, seed + 1: batches).
-        return torch.Generator().manual_seed(self.seed + 7919) if self.seed is not None else None
+        # A stream apart from the backbone's (init and batches) and the aggregators'.
+        return seeded_generator(self.seed, "autograph")
+
+    def _warn_ignored_factor_weight(self, graph: AugmentedGraph) -> None:
+        # Only "plain" propagation reads the factor edges' weight (see the class docstring).
+        semantic = tuple(p for p in self.paths if p != "ui")  # the paths through factor nodes
+        if self.aggregation == "plain" or not semantic:
+            return
+        weights = torch.unique(_union_edges(graph, semantic)[1])
+        if weights.numel() == 0 or bool((weights == 1).all()):
+            return
+        if self.aggregation != "gat" and weights.numel() == 1 and float(weights) == 0.0:
+            return  # a zero weight empties the semantic paths: it does act there
+        shown = ", ".join(f"{w:g}" for w in weights[:3].tolist()) + (", ..." if weights.numel() > 3 else "")
+        reason = ("the GAT ignores edge weights" if self.aggregation == "gat" else
+                  "each semantic path's symmetric normalisation cancels a uniform weight")
+        warnings.warn(
+            f"the graph's factor edges have weight {shown} (AugmentedGraphBuilder's factor_weight), which "
+            f"aggregation={self.aggregation!r} ignores: {reason}; only aggregation='plain' uses factor_weight",
+            UserWarning, stacklevel=3)
 
     def _grow_backbone(self, generator: torch.Generator | None) -> None:
         bb = self.backbone
@@ -279,11 +324,23 @@ class AutoGraph(torch.nn.Module):
                 torch.nn.init.zeros_(self.project.bias)
 
     def reset_parameters(self) -> None:
-        r"""Resets the backbone (in ``"plain"`` mode its extended table, factor
-        rows included) and the wrapper's own parameters, deterministically
-        when seeded."""
-        self.backbone.reset_parameters()
-        self._reset_own(self._new_generator())
+        r"""Resets the backbone and the wrapper's own parameters (in
+        ``"plain"`` mode the factor rows of the backbone's table), to the
+        constructed state when seeded."""
+        self.backbone.reset_parameters()  # user and item rows only
+        generator = self._new_generator()
+        if self.aggregation == "plain" and self.num_factors:
+            # the factor rows come from the wrapper's stream, as in _grow_backbone
+            xavier_uniform_(self.backbone.embedding.weight[self.num_nodes :], generator)
+        self._reset_own(generator)
+
+    def settings(self) -> dict:
+        r"""The wrapper's constructor arguments besides :obj:`backbone` and
+        :obj:`graph` (JSON-serialisable, defaults resolved), so that
+        ``AutoGraph(backbone, graph, **model.settings())`` rebuilds the same
+        architecture; :func:`~autograph_rec.train.save_checkpoint` stores them."""
+        # numpy / torch scalars as Python numbers: the JSON sidecar wrote them as strings
+        return {key: value.item() if hasattr(value, "item") else value for key, value in self._settings.items()}
 
     # ------------------------------------------------------------- internals
     _RUNTIME_STATE = ("_factor_cache",)
@@ -352,12 +409,19 @@ class AutoGraph(torch.nn.Module):
             return out[: self.num_nodes], adj
         out = out[: self.num_nodes]
         ego = bb.embedding.weight
-        if self.aggregation == "gat":
-            u, i = self.num_users, self.num_nodes
-            fac = self.factor_embedding.weight
-            z_u, z_i = self.metapath(ego[:u], ego[u:i], fac[: self.num_user_factors], fac[self.num_user_factors :])
-        else:
-            z_u, z_i = self.metapath(torch.cat([ego, self.factor_embedding.weight]))
+        # The GAT's attention dropout follows the module's mode: tie it to `stochastic`, as
+        # for the backbone, so that scoring is deterministic in training mode too.
+        was_training = self.metapath.training
+        self.metapath.train(stochastic)
+        try:
+            if self.aggregation == "gat":
+                u, i = self.num_users, self.num_nodes
+                fac = self.factor_embedding.weight
+                z_u, z_i = self.metapath(ego[:u], ego[u:i], fac[: self.num_user_factors], fac[self.num_user_factors :])
+            else:
+                z_u, z_i = self.metapath(torch.cat([ego, self.factor_embedding.weight]))
+        finally:
+            self.metapath.train(was_training)
         return self._fuse(out, torch.cat([z_u, z_i])), adj
 
     def _factor_table(self) -> Tensor:
@@ -380,14 +444,17 @@ class AutoGraph(torch.nn.Module):
     # --------------------------------------------------------- trainer hooks
     def on_epoch_start(self, edge_index: Tensor | None = None, generator: torch.Generator | None = None) -> None:
         r"""Forwards the epoch hook to the backbone with the wrapper's own
-        backbone graph (augmented in ``"plain"`` mode, user-item otherwise).
+        backbone graph and its edge weights (augmented in ``"plain"`` mode,
+        user-item otherwise), so that SGL's views weight factor edges as the
+        main adjacency does.
 
         Args:
             edge_index (torch.Tensor, optional): the trainer's training graph;
                 ignored (the wrapper holds its graph).
             generator (torch.Generator, optional): randomness for this epoch.
         """
-        self.backbone.on_epoch_start(self._backbone_graph()[0], generator)
+        edge_index, edge_weight = self._backbone_graph()
+        self.backbone.on_epoch_start(edge_index, generator, edge_weight=edge_weight)
 
     def user_item_embeddings(self, adj: Tensor | None = None) -> tuple[Tensor, Tensor]:
         r"""Deterministic final embeddings for scoring; call under
@@ -491,17 +558,23 @@ class AutoGraph(torch.nn.Module):
         Args:
             edge_index (torch.Tensor, optional): ignored.
             edge_weight (torch.Tensor, optional): ignored.
-            src_index (torch.Tensor, optional): ``[num_src]``; all when :obj:`None`.
-            dst_index (torch.Tensor, optional): ``[num_dst]``; all when :obj:`None`.
+            src_index (torch.Tensor, optional): ``[num_src]``; all user and
+                item nodes when :obj:`None`. (default: :obj:`None`)
+            dst_index (torch.Tensor, optional): ``[num_dst]`` candidate nodes;
+                the items ``num_users .. num_users + num_items - 1`` when
+                :obj:`None` (users are not recommended). (default: :obj:`None`)
             k (int, optional): number of recommendations. (default: :obj:`1`)
             sorted (bool, optional): sort each row by score. (default: :obj:`True`)
 
         Returns:
-            torch.Tensor: ``[num_src, k]`` node indices.
+            torch.Tensor: ``[num_src, k]`` node indices (items are
+            ``num_users + i``).
         """
         out, _ = self.encode(stochastic=False)
+        if dst_index is None:
+            dst_index = torch.arange(self.num_users, self.num_nodes, device=out.device)
         out_src = out if src_index is None else out[src_index]
-        out_dst = out if dst_index is None else out[dst_index]
+        out_dst = out[dst_index]
         return chunked_topk(out_src, out_dst, k, sorted, dst_index)
 
     def recommendation_loss(

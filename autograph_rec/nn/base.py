@@ -22,12 +22,35 @@ from autograph_rec.nn.propagation import adjacency_edge_index, normalized_adjace
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RecommenderBackbone"]
+__all__ = ["RecommenderBackbone", "SEED_OFFSETS", "seeded_generator"]
 
 _REG_SCOPES = ("batch", "all")
 # Upper bound on the score block materialised by ``recommend`` (elements):
 # scoring runs in source-row chunks so no [num_nodes, num_nodes] matrix exists.
 _SCORE_BLOCK = 1 << 22
+
+
+#: Offset added to a model's ``seed`` for each of its random streams. Every
+#: component gets its own stream: components seeded alike drew the same
+#: numbers, e.g. a semantic attention initialised as a scaled copy of the user
+#: embeddings (correlation 1.0), or GAT weights equal to the backbone's
+#: per-batch dropout draws.
+SEED_OFFSETS = {
+    "embedding": 0,  # the backbone's table (and NGCF's layers, drawn after it)
+    "batches": 1,  # per-batch randomness: edge / message dropout, SimGCL noise, SGL views
+    "metapath_attention": 2,  # MetapathPropagation's semantic attention
+    "gat_sample": 3,  # GATMetapathAggregator's neighbour subsample
+    "gat_init": 4,  # GATMetapathAggregator's layers
+    "module": 5,  # ModuleBackbone: the user's module
+    "autograph": 7919,  # AutoGraph's factor rows and fusion layer
+}
+
+
+def seeded_generator(seed: int | None, stream: str) -> torch.Generator | None:
+    r"""A CPU generator for one of a model's random streams (see
+    :data:`SEED_OFFSETS`), or :obj:`None` (the global generator) when
+    :obj:`seed` is :obj:`None`."""
+    return None if seed is None else torch.Generator().manual_seed(seed + SEED_OFFSETS[stream])
 
 
 def xavier_uniform_(tensor: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -165,26 +188,32 @@ class RecommenderBackbone(torch.nn.Module):
     def reset_parameters(self) -> None:
         r"""Resets all learnable parameters (deterministically if :obj:`seed` is
         set) and restarts the model's own random stream."""
-        generator = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
         self._generator = None
-        self._reset_parameters(generator)
+        self._reset_parameters(seeded_generator(self.seed, "embedding"))
 
     def _reset_parameters(self, generator: torch.Generator | None) -> None:
         # Users and items are initialised as two tables (as LightGCN, SGL,
         # SimGCL and RLMRec do): Xavier bounds then depend on each table's size.
+        # Rows past the items (factor nodes added by AutoGraph's "plain" mode)
+        # belong to the wrapper, which redraws them from its own stream.
         weight = self.embedding.weight
         xavier_uniform_(weight[: self.num_users], generator)
-        xavier_uniform_(weight[self.num_users :], generator)
+        xavier_uniform_(weight[self.num_users : self.num_users + self.num_items], generator)
 
     # ------------------------------------------------------------ randomness
     def _rng(self, device: torch.device) -> torch.Generator | None:
         r"""Generator for per-batch randomness (see the class docstring)."""
         if self._generator is None and self.seed is not None:
             # Offset so that batch noise is not the stream used for the init.
-            self._generator = torch.Generator(device=device).manual_seed(self.seed + 1)
+            self._generator = torch.Generator(device=device).manual_seed(self.seed + SEED_OFFSETS["batches"])
         return self._generator
 
-    def on_epoch_start(self, edge_index: Tensor, generator: torch.Generator | None = None) -> None:
+    def on_epoch_start(
+        self,
+        edge_index: Tensor,
+        generator: torch.Generator | None = None,
+        edge_weight: Tensor | None = None,
+    ) -> None:
         r"""Hook called by the trainer before each training epoch.
 
         The default only remembers :obj:`generator` as the source of per-batch
@@ -195,6 +224,9 @@ class RecommenderBackbone(torch.nn.Module):
                 ``[2, num_edges]`` (both directions).
             generator (torch.Generator, optional): randomness for this epoch.
                 (default: :obj:`None`)
+            edge_weight (torch.Tensor, optional): ``[num_edges]`` weights of
+                :obj:`edge_index` (e.g. AutoGraph's factor edges); ``1`` for
+                every edge when :obj:`None`. (default: :obj:`None`)
         """
         if generator is not None:
             self._generator = generator
@@ -268,10 +300,12 @@ class RecommenderBackbone(torch.nn.Module):
 
         Returns:
             (torch.Tensor, torch.Tensor): users ``[num_users, out_dim]`` and
-            items ``[num_items, out_dim]``; item ``i`` is row ``i``.
+            items ``[num_items, out_dim]``; item ``i`` is row ``i``. Rows past
+            the items (factor nodes after AutoGraph's ``"plain"`` wrapping)
+            are not returned.
         """
         out = self.encode(self.adjacency(adj), stochastic=False)
-        return out[: self.num_users], out[self.num_users :]
+        return out[: self.num_users], out[self.num_users : self.num_users + self.num_items]
 
     # ------------------------------------------------------------- PyG API
     def forward(
@@ -322,9 +356,12 @@ class RecommenderBackbone(torch.nn.Module):
             edge_index (torch.Tensor): ``[2, num_edges]`` or a sparse CSR adjacency.
             edge_weight (torch.Tensor, optional): ``[num_edges]``. (default: :obj:`None`)
             src_index (torch.Tensor, optional): ``[num_src]`` nodes to recommend
-                for; all nodes when :obj:`None`. (default: :obj:`None`)
+                for; all ``num_users + num_items`` user and item nodes when
+                :obj:`None`. (default: :obj:`None`)
             dst_index (torch.Tensor, optional): ``[num_dst]`` candidate nodes;
-                all nodes when :obj:`None`. (default: :obj:`None`)
+                all user and item nodes when :obj:`None` (never the factor
+                nodes that AutoGraph's ``"plain"`` mode adds to the table).
+                (default: :obj:`None`)
             k (int, optional): number of recommendations. (default: :obj:`1`)
             sorted (bool, optional): sort each row by score. (default: :obj:`True`)
 
@@ -332,8 +369,10 @@ class RecommenderBackbone(torch.nn.Module):
             torch.Tensor: ``[num_src, k]`` node indices.
         """
         out = self.encode(self.adjacency(edge_index, edge_weight), stochastic=False)
-        out_src = out if src_index is None else out[src_index]
-        out_dst = out if dst_index is None else out[dst_index]
+        # defaults cover the user-item node space: factor rows are neither sources nor candidates
+        user_item = out[: self.num_users + self.num_items]
+        out_src = user_item if src_index is None else out[src_index]
+        out_dst = user_item if dst_index is None else out[dst_index]
         return chunked_topk(out_src, out_dst, k, sorted, dst_index)
 
     def recommendation_loss(

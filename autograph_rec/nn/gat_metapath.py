@@ -19,7 +19,7 @@ from torch import Tensor
 from torch.nn import Linear, ModuleDict
 
 from autograph_rec.graph.augmented import AugmentedGraph
-from autograph_rec.nn.base import xavier_uniform_
+from autograph_rec.nn.base import seeded_generator, xavier_uniform_
 from autograph_rec.nn.metapath import check_paths
 
 logger = logging.getLogger(__name__)
@@ -87,11 +87,17 @@ class GATMetapathAggregator(torch.nn.Module):
         paths (tuple[str], optional): subset of ``("uqu", "iqi", "ui")``.
             (default: all three)
         max_neighbors (int, optional): incoming edges kept per node and
-            relation (seeded subsample, drawn once); :obj:`None` keeps all.
+            relation (seeded subsample, drawn once, see :obj:`seed`);
+            :obj:`None` keeps all.
             (default: :obj:`15`)
         dropout (float, optional): attention dropout in training mode.
             (default: :obj:`0.0`)
-        seed (int, optional): seeds the subsample and the initialisation.
+        seed (int, optional): seeds the initialisation and the subsample
+            (each from its own stream of the seed, see
+            :data:`~autograph_rec.nn.base.SEED_OFFSETS`). Without a seed the
+            initialisation uses the global generator but the subsample still
+            comes from a fixed seed: it is not part of the ``state_dict``, so
+            a model rebuilt on the same graph must draw the same one.
             (default: :obj:`None`)
     """
 
@@ -118,7 +124,9 @@ class GATMetapathAggregator(torch.nn.Module):
         self.seed = seed
         self.num_users, self.num_items = graph.num_users, graph.num_items
         off = graph.offsets
-        sample_gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        # The sample lives in non-persistent buffers, so it must be a function of the graph and
+        # the seed alone (a fixed one when none is given) for a state_dict round trip to hold.
+        sample_gen = seeded_generator(0 if seed is None else seed, "gat_sample")
 
         def local(relation: str, src_type: str, dst_type: str) -> Tensor:
             edge_index, _ = graph.subgraph((relation,))
@@ -161,7 +169,7 @@ class GATMetapathAggregator(torch.nn.Module):
 
     def reset_parameters(self) -> None:
         r"""Re-initialises every layer (deterministically if :obj:`seed` is set)."""
-        generator = torch.Generator().manual_seed(self.seed + 1) if self.seed is not None else None
+        generator = seeded_generator(self.seed, "gat_init")
         for module in list(self.convs.values()) + list(self.self_lins.values()) + list(self.residuals.values()):
             module.reset_parameters()  # PyG's init sets the shapes' defaults (global RNG) ...
             for param in module.parameters():  # ... then re-draw from our seed

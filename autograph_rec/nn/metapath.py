@@ -19,7 +19,7 @@ from torch import Tensor
 from torch.nn import Linear
 
 from autograph_rec.graph.augmented import AugmentedGraph
-from autograph_rec.nn.base import xavier_uniform_
+from autograph_rec.nn.base import seeded_generator, xavier_uniform_
 from autograph_rec.nn.propagation import multi_hop_propagate, normalized_adjacency
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,9 @@ class MetapathPropagation(torch.nn.Module):
             (default: :obj:`64`)
         attention_dim (int, optional): hidden size of the attention MLP.
             (default: :obj:`32`)
-        seed (int, optional): seeds the attention's initialisation. (default: :obj:`None`)
+        seed (int, optional): seeds the attention's initialisation (its own
+            stream of the seed, see :data:`~autograph_rec.nn.base.SEED_OFFSETS`).
+            (default: :obj:`None`)
     """
 
     def __init__(
@@ -182,7 +184,9 @@ class MetapathPropagation(torch.nn.Module):
 
     def reset_parameters(self) -> None:
         r"""Resets the attention MLPs (deterministically if :obj:`seed` is set)."""
-        generator = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+        # Not the seed's own stream: that one draws the backbone's table, and the
+        # attention's first weights were a scaled copy of the user embeddings.
+        generator = seeded_generator(self.seed, "metapath_attention")
         if self.fusion == "attention":
             self.user_attention.reset_parameters(generator)
             self.item_attention.reset_parameters(generator)

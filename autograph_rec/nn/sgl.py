@@ -23,8 +23,10 @@ class SGL(LightGCN):
     2021), with edge-dropout ("ED") augmentation.
 
     Each epoch, :meth:`on_epoch_start` draws two sub-graphs that each keep an
-    interaction with probability ``1 - ssl_ratio`` (both directions together)
-    and re-normalises them. :meth:`training_loss` adds
+    interaction with probability ``1 - ssl_ratio`` (both directions together,
+    with its edge weight, e.g. AutoGraph's factor weight) and re-normalises
+    them: with ``ssl_ratio=0`` a view is the training adjacency itself (for a
+    graph without duplicate edges). :meth:`training_loss` adds
     ``ssl_lambda * (InfoNCE_users + InfoNCE_items)`` between the LightGCN
     embeddings of the two views, over the batch's distinct users and distinct
     positive items, with in-batch negatives and cosine similarity over
@@ -83,50 +85,83 @@ class SGL(LightGCN):
         self._views: tuple[Tensor, Tensor] | None = None
         self._pairs_cache: tuple | None = None
 
-    def _undirected_pairs(self, edge_index: Tensor) -> Tensor:
+    def _undirected_pairs(
+        self, edge_index: Tensor, edge_weight: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
         # Canonical (min, max) pairs so each interaction is dropped as a whole,
-        # whether edge_index lists one direction or both. Cached: the training
-        # graph is the same every epoch and this costs a sort.
+        # whether edge_index lists one direction or both, and one weight per
+        # pair: the mean over its directed (and duplicate) edges, i.e. w for an
+        # interaction listed in both directions with weight w. Cached: the
+        # training graph is the same every epoch and this costs a sort.
+        versions = (edge_index._version, None if edge_weight is None else edge_weight._version)
         cache = self._pairs_cache
-        if cache is not None and cache[0] is edge_index and cache[1] == edge_index._version:
-            return cache[2]
+        if cache is not None and cache[0] is edge_index and cache[1] is edge_weight and cache[2] == versions:
+            return cache[3]
         lo = torch.minimum(edge_index[0], edge_index[1]).long()
         hi = torch.maximum(edge_index[0], edge_index[1]).long()
-        key = torch.unique(lo * self.num_nodes + hi)
+        key, inverse = torch.unique(lo * self.num_nodes + hi, return_inverse=True)
         pairs = torch.stack([key // self.num_nodes, key % self.num_nodes])
-        self._pairs_cache = (edge_index, edge_index._version, pairs)
-        return pairs
+        weight = None
+        if edge_weight is not None:
+            total = torch.zeros(key.numel(), dtype=edge_weight.dtype, device=edge_weight.device)
+            total.index_add_(0, inverse, edge_weight)
+            weight = total / torch.bincount(inverse, minlength=key.numel()).to(total.dtype)
+        self._pairs_cache = (edge_index, edge_weight, versions, (pairs, weight))
+        return pairs, weight
 
-    def make_view(self, edge_index: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        r"""One edge-dropped, re-normalised view of the graph.
+    def make_view(
+        self,
+        edge_index: Tensor,
+        generator: torch.Generator | None = None,
+        edge_weight: Tensor | None = None,
+    ) -> Tensor:
+        r"""One edge-dropped, re-normalised view of the graph: each interaction
+        is kept with probability ``1 - ssl_ratio``, in both directions, with
+        its weight.
 
         Args:
             edge_index (torch.Tensor): homogeneous training edges ``[2, num_edges]``.
             generator (torch.Generator, optional): randomness. (default: :obj:`None`)
+            edge_weight (torch.Tensor, optional): ``[num_edges]``; ``1`` for
+                every edge when :obj:`None`. (default: :obj:`None`)
 
         Returns:
             torch.Tensor: sparse CSR adjacency ``[num_nodes, num_nodes]``.
         """
-        pairs = self._undirected_pairs(edge_index)
+        pairs, pair_weight = self._undirected_pairs(edge_index, edge_weight)
         keep = random_uniform((pairs.size(1),), generator, pairs.device) >= self.ssl_ratio
         kept = pairs[:, keep]
         view = torch.cat([kept, kept.flip(0)], dim=1)
-        weight = torch.ones(view.size(1), dtype=self.embedding.weight.dtype, device=view.device)
+        dtype = self.embedding.weight.dtype
+        if pair_weight is None:
+            weight = torch.ones(view.size(1), dtype=dtype, device=view.device)
+        else:  # kept edges keep their weight: factor_weight=0 must not open factor paths in the views
+            weight = pair_weight[keep].to(device=view.device, dtype=dtype).repeat(2)
         return normalized_adjacency(view, self.num_nodes, weight)
 
-    def on_epoch_start(self, edge_index: Tensor, generator: torch.Generator | None = None) -> None:
+    def on_epoch_start(
+        self,
+        edge_index: Tensor,
+        generator: torch.Generator | None = None,
+        edge_weight: Tensor | None = None,
+    ) -> None:
         r"""Regenerates the two augmented views (SGL draws new ones every epoch).
 
         Args:
-            edge_index (torch.Tensor): homogeneous training edges ``[2, num_edges]``.
+            edge_index (torch.Tensor): homogeneous training edges ``[2, num_edges]``
+                (a sparse CSR adjacency is read as its edges, values ignored).
             generator (torch.Generator, optional): randomness for this epoch;
                 the model's seeded generator (or the global one) when :obj:`None`.
+            edge_weight (torch.Tensor, optional): ``[num_edges]`` weights the
+                views keep; ``1`` for every edge when :obj:`None`. (default: :obj:`None`)
         """
-        super().on_epoch_start(edge_index, generator)
+        super().on_epoch_start(edge_index, generator, edge_weight)
         if edge_index.layout == torch.sparse_csr:
+            if edge_weight is not None:
+                raise ValueError("edge_weight must be None when passing a sparse adjacency")
             edge_index = adjacency_edge_index(edge_index)
         rng = self._rng(edge_index.device)
-        self._views = (self.make_view(edge_index, rng), self.make_view(edge_index, rng))
+        self._views = tuple(self.make_view(edge_index, rng, edge_weight) for _ in range(2))
 
     def auxiliary_loss(self, adj: Tensor, users: Tensor, pos_items: Tensor) -> dict[str, Tensor]:
         if self.ssl_lambda == 0:

@@ -17,11 +17,17 @@ def save_checkpoint(model: torch.nn.Module, path: str | Path, meta: dict[str, An
     """Write ``<path>.pt`` (tensors only) and ``<path>.json`` (``meta`` + library version).
 
     ``meta`` should hold what :func:`load_checkpoint` needs to rebuild the model:
-    ``{"model": name, "num_users": …, "num_items": …, "kwargs": {...}}``.
+    ``{"model": name, "num_users": …, "num_items": …, "kwargs": {...}}``, plus for an
+    :class:`~autograph_rec.nn.AutoGraph` model ``"autograph": {"graph_file": …}``; the
+    wrapper's own settings (:meth:`AutoGraph.settings`) are added to that entry here.
     """
     path = Path(path).with_suffix("")
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path.with_suffix(".pt"))
+    if isinstance(model, AutoGraph) and "autograph" in meta:
+        # the caller's meta (the pipeline's AutoGraphConfig) lacks fusion, num_metapath_layers,
+        # gat_* ...: without them a non-default wrapper failed to load or loaded wrongly
+        meta = {**meta, "autograph": {**meta["autograph"], "wrapper": model.settings()}}
     sidecar = {**meta, "autograph_rec_version": __version__, "torch_version": torch.__version__}
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2, default=str))
     return path.with_suffix(".pt")
@@ -40,9 +46,12 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
         graph_file = path.parent / meta["autograph"]["graph_file"]
         if not graph_file.is_file():
             raise FileNotFoundError(f"AutoGraph checkpoint {path} needs its graph file {graph_file}")
-        options = {k: v for k, v in meta["autograph"].items() if k in ("aggregation", "paths", "factor_l2")}
-        model = AutoGraph(model, AugmentedGraph.load(graph_file), seed=meta["kwargs"].get("seed"),
-                          **{**options, "paths": tuple(options.get("paths", ("uqu", "iqi", "ui")))})
+        options = meta["autograph"].get("wrapper")
+        if options is None:  # written before the wrapper's settings were stored: its defaults
+            options = {k: v for k, v in meta["autograph"].items() if k in ("aggregation", "paths", "factor_l2")}
+            options["seed"] = meta["kwargs"].get("seed")
+        options = {**options, "paths": tuple(options.get("paths", ("uqu", "iqi", "ui")))}
+        model = AutoGraph(model, AugmentedGraph.load(graph_file), **options)
     state = torch.load(path.with_suffix(".pt"), map_location=device, weights_only=True)
     model.load_state_dict(state)
     return model.to(device), meta

@@ -3,6 +3,7 @@ custom-module plug-in and a short Trainer run (tiny synthetic graphs)."""
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ U, I, KU, KI, DIM = 10, 14, 4, 5, 8
 BACKBONE_NAMES = ("mf", "lightgcn", "ngcf", "sgl", "simgcl")
 
 
-def make_graph(seed: int = 0, num_levels: int = 2):
+def make_graph(seed: int = 0, num_levels: int = 2, factor_weight: float = 1.0):
     gen = torch.Generator().manual_seed(seed)
     # every user and item has at least one interaction, plus random extras
     users = torch.cat([torch.arange(U), torch.randint(0, U, (40,), generator=gen), torch.randint(0, U, (I,), generator=gen)])
@@ -25,7 +26,8 @@ def make_graph(seed: int = 0, num_levels: int = 2):
     users, items = pairs // I, pairs % I
     user_codes = torch.randint(0, KU, (U, 3), generator=gen)
     item_codes = torch.randint(0, KI, (I, 3), generator=gen)
-    graph = AugmentedGraphBuilder(num_levels).build(users.numpy(), items.numpy(), U, I, user_codes, item_codes, KU, KI)
+    graph = AugmentedGraphBuilder(num_levels, factor_weight).build(
+        users.numpy(), items.numpy(), U, I, user_codes, item_codes, KU, KI)
     return graph, users, items
 
 
@@ -354,3 +356,226 @@ def test_module_output_rows_checked_with_out_dim(aug):
     model = AutoGraph.from_module(_RowDropper(), aug[0], embedding_dim=DIM, out_dim=DIM, seed=0)
     with pytest.raises(ValueError, match=rf"must return node features \[{n}, out_dim\], got \({n - 1}, {DIM}\)"):
         model.user_item_embeddings(None)
+
+
+@pytest.mark.parametrize("factor_weight", (0.25, 0.0))
+def test_plain_sgl_views_keep_the_factor_weight(factor_weight):
+    # SGL's views gave every edge weight 1: with factor_weight=0 they still passed messages
+    # through factor nodes. With nothing dropped a view must equal the main adjacency.
+    graph = make_graph(factor_weight=factor_weight)[0]
+    backbone = build_backbone("sgl", U, I, embedding_dim=DIM, num_layers=2, ssl_ratio=0.0, seed=0)
+    model = AutoGraph(backbone, graph, aggregation="plain", seed=0)
+    model.train()
+    model.on_epoch_start(None, torch.Generator().manual_seed(0))
+    main = model._backbone_adj().to_dense()
+    for view in model.backbone._views:
+        torch.testing.assert_close(view.to_dense(), main)
+
+
+def test_gat_scoring_is_deterministic_in_training_mode(aug):
+    # the GAT's attention dropout followed the module's mode, so scoring in training mode was random
+    model = wrap("lightgcn", aug[0], "gat", gat_dropout=0.5)
+    model.train()
+    with torch.no_grad():
+        (u1, i1), (u2, i2) = model.user_item_embeddings(None), model.user_item_embeddings(None)
+    assert torch.equal(u1, u2) and torch.equal(i1, i2)
+    src = torch.arange(U)
+    assert torch.equal(model.recommend(src_index=src, k=5), model.recommend(src_index=src, k=5))
+    # training batches keep their dropout, and the modes are restored
+    with torch.no_grad():
+        assert not torch.equal(model.get_embedding(), model.get_embedding())
+    assert model.metapath.training
+
+
+@pytest.mark.parametrize("name", ("lightgcn", "ngcf", "mf"))
+def test_plain_reset_reproduces_the_constructed_state(aug, name):
+    # reset drew items and factors as one Xavier table of I + F rows from the backbone's stream;
+    # construction draws items alone and the factor rows from the wrapper's stream
+    model = wrap(name, aug[0], "plain")
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    model.reset_parameters()
+    after = model.state_dict()
+    for key, value in before.items():
+        assert torch.equal(after[key], value), key
+
+
+def test_unseeded_gat_sample_survives_a_state_dict_round_trip(aug):
+    # without a seed the neighbour subsample (not in the state_dict) came from the global RNG,
+    # so the same state_dict gave another model on a rebuild
+    graph = aug[0]
+
+    def build():
+        backbone = build_backbone("lightgcn", U, I, embedding_dim=DIM, num_layers=2)  # seed=None
+        return AutoGraph(backbone, graph, aggregation="gat", max_neighbors=2).eval()
+
+    torch.manual_seed(0)
+    saved = build()
+    torch.manual_seed(1)
+    rebuilt = build()
+    rebuilt.load_state_dict(saved.state_dict())
+    with torch.no_grad():
+        for a, b in zip(saved.user_item_embeddings(None), rebuilt.user_item_embeddings(None)):
+            torch.testing.assert_close(a, b)
+
+
+def test_recommend_defaults_to_item_candidates(aug):
+    model = wrap("lightgcn", aug[0], "plain").eval()
+    src = torch.arange(U)
+    top = model.recommend(src_index=src, k=I)  # every candidate: users were among them
+    assert ((top >= U) & (top < U + I)).all()
+    assert torch.equal(top, model.recommend(src_index=src, dst_index=torch.arange(U, U + I), k=I))
+
+
+def test_wrapped_backbone_scores_users_and_items_only(aug):
+    # after plain-mode wrapping the backbone's table holds factor rows too: its own
+    # user_item_embeddings / recommend returned them as items
+    model = wrap("lightgcn", aug[0], "plain").eval()
+    backbone = model.backbone
+    edge_index, edge_weight = model._backbone_graph()
+    with torch.no_grad():
+        users, items = backbone.user_item_embeddings(backbone.adjacency(edge_index, edge_weight))
+        ref_users, ref_items = model.user_item_embeddings(None)
+    assert items.shape == (I, DIM)
+    torch.testing.assert_close(users, ref_users)
+    torch.testing.assert_close(items, ref_items)
+    top = backbone.recommend(edge_index, edge_weight, k=5)
+    assert top.shape == (U + I, 5) and (top < U + I).all()
+
+
+@pytest.mark.parametrize("aggregation", ("metapath_mean", "metapath_attention", "gat"))
+def test_factor_weight_ignored_outside_plain_warns(aggregation):
+    graph = make_graph(factor_weight=0.25)[0]
+    with pytest.warns(UserWarning, match="factor_weight"):
+        wrap("lightgcn", graph, aggregation)
+
+
+def test_factor_weight_warns_only_where_ignored(aug):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wrap("lightgcn", make_graph(factor_weight=0.25)[0], "plain")  # plain propagation uses it
+        wrap("lightgcn", make_graph(factor_weight=0.0)[0], "metapath_mean")  # 0 removes the semantic paths
+        wrap("lightgcn", aug[0], "gat")  # weight 1
+    assert not [w for w in caught if "factor_weight" in str(w.message)]
+
+
+def _corr(a, b):
+    a, b = a.detach().reshape(-1), b.detach().reshape(-1)
+    n = min(a.numel(), b.numel(), 200)
+    return float(torch.corrcoef(torch.stack([a[:n], b[:n]]))[0, 1])
+
+
+def test_components_draw_from_distinct_random_streams(aug):
+    # components seeded with the same seed drew the same numbers: the semantic attention's
+    # initial weights were a scaled copy of the user embeddings (correlation 1.0)
+    graph = aug[0]
+    model = wrap("lightgcn", graph, "metapath_attention")
+    users = model.backbone.embedding.weight[:U]
+    assert abs(_corr(model.metapath.user_attention.project.weight, users)) < 0.5
+    model = wrap("lightgcn", graph, "gat")
+    first_conv = next(iter(model.metapath.convs.values()))
+    first = next(p for p in first_conv.parameters() if p.dim() >= 2)  # the GAT's first draw
+    batch_noise = torch.rand(200, generator=model.backbone._rng(torch.device("cpu")))
+    assert abs(_corr(first, batch_noise)) < 0.5  # GAT's init was the backbone's per-batch stream
+    assert abs(_corr(first, users)) < 0.5
+
+
+class _CachedConvs(torch.nn.Module):
+    """Two cached GCNConv layers and no top-level reset_parameters."""
+
+    def __init__(self, dim):
+        from torch_geometric.nn import GCNConv
+
+        super().__init__()
+        self.c1, self.c2 = GCNConv(dim, dim, cached=True), GCNConv(dim, 6, cached=True)
+
+    def forward(self, x, edge_index):
+        return self.c2(self.c1(x, edge_index).relu(), edge_index)
+
+
+@pytest.mark.parametrize("input_format", ("edge_index", "adj_t"))
+def test_out_dim_probe_leaves_the_module_caches_alone(aug, input_format):
+    # the two-node trial call filled GCNConv's cache: edge_index trained on that graph, adj_t crashed
+    model = AutoGraph.from_module(_CachedConvs(DIM), aug[0], embedding_dim=DIM, seed=0, input_format=input_format)
+    assert model.out_dim == 6
+    with torch.no_grad():
+        users, _ = model.user_item_embeddings(None)
+        for conv in (model.backbone.module.c1, model.backbone.module.c2):
+            conv._cached_edge_index = conv._cached_adj_t = None
+        reference, _ = model.user_item_embeddings(None)
+    torch.testing.assert_close(users, reference)
+
+
+def test_seed_resets_submodules_without_a_top_level_reset(aug):
+    a = AutoGraph.from_module(_CachedConvs(DIM), aug[0], embedding_dim=DIM, seed=3)
+    b = AutoGraph.from_module(_CachedConvs(DIM), aug[0], embedding_dim=DIM, seed=3)
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(pa, pb), name
+
+
+def weighted_gcn_stack(dim):
+    from torch_geometric.nn import GCNConv, Sequential
+
+    return Sequential("x, edge_index, edge_weight", [
+        (GCNConv(dim, 16), "x, edge_index, edge_weight -> x"), torch.nn.ReLU(),
+        (GCNConv(16, 12), "x, edge_index, edge_weight -> x"),
+    ])
+
+
+def test_edge_weights_reach_a_module_that_takes_them():
+    # input_format="edge_index" passed no edge weight: factor_weight was silently dropped
+    graph = make_graph(factor_weight=0.25)[0]
+    a = AutoGraph.from_module(weighted_gcn_stack(DIM), graph, embedding_dim=DIM, seed=5)
+    b = AutoGraph.from_module(gcn_stack(DIM), graph, embedding_dim=DIM, seed=5, input_format="adj_t")
+    b.load_state_dict(a.state_dict())
+    with torch.no_grad():
+        for x, y in zip(a.user_item_embeddings(None), b.user_item_embeddings(None)):
+            torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-5)
+
+
+class _RequiredWeight(torch.nn.Module):
+    def __init__(self, dim):
+        from torch_geometric.nn import GCNConv
+
+        super().__init__()
+        self.conv = GCNConv(dim, 4)
+
+    def forward(self, x, edge_index, edge_weight):
+        return self.conv(x, edge_index, edge_weight)
+
+
+def test_module_with_a_required_edge_weight_runs(aug, batch):
+    model = AutoGraph.from_module(_RequiredWeight(DIM), aug[0], embedding_dim=DIM, seed=0)
+    assert model.out_dim == 4
+    loss, _ = model.training_loss(None, *batch)
+    assert torch.isfinite(loss)
+
+
+def test_module_ignoring_unequal_edge_weights_is_rejected():
+    graph = make_graph(factor_weight=0.25)[0]
+    with pytest.raises(ValueError, match=r"edge weights.*input_format=\"adj_t\""):
+        AutoGraph.from_module(gcn_stack(DIM), graph, embedding_dim=DIM, seed=0)
+
+
+class _FeaturesOnly(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(DIM, 4)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+@pytest.mark.parametrize("out_dim", (None, 4))
+def test_module_signature_checked_at_construction(aug, out_dim):
+    # the trial call's error advised "pass out_dim=", and with out_dim the bare TypeError
+    # appeared only at the first batch
+    with pytest.raises(TypeError, match=r"module\(x, edge_index\[, edge_weight\]\)"):
+        AutoGraph.from_module(_FeaturesOnly(), aug[0], embedding_dim=DIM, out_dim=out_dim)
+    with pytest.raises(TypeError, match=r"module\(x, adj_t\)"):
+        AutoGraph.from_module(_FeaturesOnly(), aug[0], embedding_dim=DIM, out_dim=out_dim, input_format="adj_t")
+
+
+def test_module_init_is_not_a_copy_of_the_embedding_stream(aug):
+    model = AutoGraph.from_module(gcn_stack(DIM), aug[0], embedding_dim=DIM, seed=0)
+    first = next(p for p in model.backbone.module.parameters() if p.dim() >= 2)  # the module's first draw
+    assert abs(_corr(first, model.backbone.embedding.weight[:U])) < 0.5

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from autograph_rec.nn import SGL, LightGCN, SimGCL, adjacency_edge_index
+from autograph_rec.nn import SGL, LightGCN, SimGCL, adjacency_edge_index, normalized_adjacency
 
 NUM_USERS, NUM_ITEMS = 6, 9  # sizes of the `graph` fixture in conftest.py
 
@@ -88,3 +88,18 @@ def test_simgcl_views_differ_and_loss_uses_them(graph, batch):
     (l1, p1), (l2, p2) = model.training_loss(adj, *batch), model.training_loss(adj, *batch)
     assert p1["bpr"] == p2["bpr"]  # BPR uses the clean embeddings
     assert p1["ssl"] != p2["ssl"]  # fresh noise every batch
+
+
+def test_sgl_views_keep_edge_weights(graph):
+    # views gave every kept edge weight 1; with nothing dropped a view equals the weighted graph
+    edge_index = graph[0]
+    n = NUM_USERS + NUM_ITEMS
+    key = torch.unique(edge_index.min(0).values * n + edge_index.max(0).values)  # one edge per interaction
+    pairs = torch.stack([key // n, key % n])
+    edge_index = torch.cat([pairs, pairs.flip(0)], dim=1)
+    weight = torch.linspace(0.1, 2.0, pairs.size(1)).repeat(2)
+    model = SGL(NUM_USERS, NUM_ITEMS, 8, ssl_ratio=0.0, seed=0)
+    model.on_epoch_start(edge_index, torch.Generator().manual_seed(0), edge_weight=weight)
+    expected = normalized_adjacency(edge_index, n, weight).to_dense()
+    for view in model._views:
+        torch.testing.assert_close(view.to_dense(), expected)
