@@ -217,7 +217,9 @@ class AutoGraphConfig:
             ``metapath_attention`` or ``gat``.
         paths: metapaths used: ``uqu`` (u→q→u), ``iqi`` (i→q→i), ``ui`` (u→i and i→u).
         factor_weight: weight of factor edges relative to interaction edges (for MF, which has no
-            propagation, the scale of the factor mean added to each user and item).
+            propagation, the scale of the factor mean added to each user and item). Used by
+            ``aggregation=plain`` only (the metapath aggregators normalise it away, the GAT
+            ignores edge weights); ``0`` removes the factors' influence in every mode.
         factor_l2: with batch-scope L2, also regularise the factor embeddings of the batch's
             users and items (otherwise factor rows get no L2 at all).
     """

@@ -362,7 +362,11 @@ class AutoGraphPipeline:
         codes = self.quantize()
         _, split = self.data
         ag = self.config.autograph
-        builder = AugmentedGraphBuilder(num_levels=ag.levels, factor_weight=ag.factor_weight)
+        # factor_weight acts in "plain" mode only: the metapath aggregators' per-path normalisation
+        # cancels a uniform weight and the GAT ignores weights (AutoGraph warns about both), so
+        # their graph keeps unit factor edges; 0, which empties the semantic paths, is kept
+        weight = ag.factor_weight if ag.aggregation == "plain" or ag.factor_weight == 0 else 1.0
+        builder = AugmentedGraphBuilder(num_levels=ag.levels, factor_weight=weight)
         return builder.build(split.train.user, split.train.item, split.num_users, split.num_items,
                              codes["users"], codes["items"], *codes["sizes"])
 

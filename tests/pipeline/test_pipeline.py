@@ -206,3 +206,16 @@ def test_a_codebook_larger_than_the_rows_names_the_side_and_key(small_ml100k, tm
     fixed = AutoGraphPipeline(_config(small_ml100k, tmp_path / "run"), progress=False)
     fixed.quantize()
     assert fixed.stage_log == {"codes": "ran", "vectors": "cached"}
+
+
+@pytest.mark.slow
+def test_factor_weight_reaches_the_graph_only_where_it_acts(small_ml100k, tmp_path):
+    def factor_weights(*extra):
+        graph = AutoGraphPipeline(_config(small_ml100k, tmp_path / "run", *extra), progress=False).build_graph()
+        return set(graph.edge_weight.unique().tolist()) - {1.0}
+
+    assert factor_weights("autograph.factor_weight=0.25") == {0.25}
+    # the metapath aggregators normalise a uniform weight away and the GAT ignores it: their
+    # graph keeps unit factor edges (AutoGraph would warn on every run at the default 0.25)
+    assert factor_weights("autograph.aggregation=metapath_mean", "autograph.factor_weight=0.25") == set()
+    assert factor_weights("autograph.aggregation=gat", "autograph.factor_weight=0") == {0.0}
