@@ -2,6 +2,7 @@ r"""The AutoGraph wrapper: any backbone on the LLM-built augmented graph."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 
@@ -30,6 +31,12 @@ _FUSIONS = ("sum", "concat")
 def _union_edges(graph: AugmentedGraph, paths: tuple[str, ...]) -> tuple[Tensor, Tensor]:
     relations = tuple(r for p in paths for r in METAPATHS[p][0])
     return graph.subgraph(relations)
+
+
+def _takes_edge_weight(hook) -> bool:
+    """Whether an ``on_epoch_start`` accepts ``edge_weight=`` (by name or through ``**kwargs``)."""
+    params = inspect.signature(hook).parameters.values()
+    return any(p.name == "edge_weight" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 class AutoGraph(torch.nn.Module):
@@ -454,7 +461,10 @@ class AutoGraph(torch.nn.Module):
             generator (torch.Generator, optional): randomness for this epoch.
         """
         edge_index, edge_weight = self._backbone_graph()
-        self.backbone.on_epoch_start(edge_index, generator, edge_weight=edge_weight)
+        if _takes_edge_weight(self.backbone.on_epoch_start):
+            self.backbone.on_epoch_start(edge_index, generator, edge_weight=edge_weight)
+        else:  # a user's backbone written against the earlier two-argument hook
+            self.backbone.on_epoch_start(edge_index, generator)
 
     def user_item_embeddings(self, adj: Tensor | None = None) -> tuple[Tensor, Tensor]:
         r"""Deterministic final embeddings for scoring; call under

@@ -579,3 +579,17 @@ def test_module_init_is_not_a_copy_of_the_embedding_stream(aug):
     model = AutoGraph.from_module(gcn_stack(DIM), aug[0], embedding_dim=DIM, seed=0)
     first = next(p for p in model.backbone.module.parameters() if p.dim() >= 2)  # the module's first draw
     assert abs(_corr(first, model.backbone.embedding.weight[:U])) < 0.5
+
+
+def test_a_backbone_with_the_earlier_two_argument_epoch_hook_still_wraps(aug):
+    from autograph_rec.nn import LightGCN
+
+    class OwnHook(LightGCN):  # a user's backbone written before the hook took edge_weight
+        def on_epoch_start(self, edge_index, generator=None):
+            self.seen = edge_index.size(1)
+            super().on_epoch_start(edge_index, generator)
+
+    graph, _, _ = aug
+    model = AutoGraph(OwnHook(U, I, embedding_dim=DIM, num_layers=2, seed=0), graph, aggregation="plain", seed=0)
+    model.on_epoch_start(None, torch.Generator().manual_seed(0))
+    assert model.backbone.seen == graph.edge_index.size(1)
