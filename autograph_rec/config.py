@@ -222,6 +222,8 @@ class AutoGraphConfig:
             ignores edge weights); ``0`` removes the factors' influence in every mode.
         factor_l2: with batch-scope L2, also regularise the factor embeddings of the batch's
             users and items (otherwise factor rows get no L2 at all).
+        view_factor_weight: ``plain`` aggregation with SGL: the factor edges' weight in its
+            edge-dropout views (``null``: ``factor_weight``, as in the main graph).
     """
 
     enabled: bool = False
@@ -235,11 +237,14 @@ class AutoGraphConfig:
     # chose a weight below 1 (0.05-0.57) (docs/benchmarks.md §4a, §4d).
     factor_weight: float = 0.25
     factor_l2: bool = True
+    view_factor_weight: float | None = None
 
     def __post_init__(self) -> None:
         _check_at_least("autograph", self, levels=0)
         # a negative weight makes degrees negative: the loss turned NaN with a hint to lower train.lr
         _check_number("autograph.factor_weight", self.factor_weight)
+        if self.view_factor_weight is not None:
+            _check_number("autograph.view_factor_weight", self.view_factor_weight)
 
 
 @dataclass

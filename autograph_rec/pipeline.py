@@ -160,6 +160,9 @@ def check_stage_settings(config: RunConfig) -> None:
     ag, q = config.autograph, config.quantize
     if ag.aggregation not in AGGREGATIONS:
         raise ConfigError(f"autograph.aggregation must be one of {AGGREGATIONS}, got {ag.aggregation!r}")
+    if ag.view_factor_weight is not None and ag.aggregation != "plain":
+        raise ConfigError(f"autograph.view_factor_weight needs autograph.aggregation=plain (got {ag.aggregation!r}): "
+                          "only there do the backbone's views hold factor edges")
     try:
         check_paths(ag.paths)
     except ValueError as exc:
@@ -386,7 +389,8 @@ class AutoGraphPipeline:
             graph = self.build_graph()
             graph.save(self.run_dir / "graph.pt")  # the checkpoint needs it to rebuild the wrapper
             model = AutoGraph(backbone, graph, aggregation=ag.aggregation, paths=tuple(ag.paths),
-                              factor_l2=ag.factor_l2, seed=self.config.train.seed)
+                              factor_l2=ag.factor_l2, seed=self.config.train.seed,
+                              view_factor_weight=ag.view_factor_weight)
             meta["autograph"] = asdict(ag) | {"graph_file": "graph.pt"}
         return _train_and_save(self.config, split, model, meta, self.progress, eval_hook)
 

@@ -68,6 +68,9 @@ def main() -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--runs", default="runs/retrain_tuned")
     p.add_argument("--tag", default="")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="overrides applied on top of every best config, e.g. autograph.view_factor_weight=1.0 "
+                        "(an autograph.* key leaves the vanilla configs as they are); give a --tag with it")
     args = p.parse_args()
 
     import torch
@@ -88,7 +91,9 @@ def main() -> None:
     rows = []
     for record in records:
         config = best_config(study_args, record)
-        out = Path(args.runs) / study_args.dataset / f"{record['model']}-{record['variant']}"
+        if args.set:
+            config = config.with_overrides(args.set)
+        out = Path(args.runs) / study_args.dataset / f"{record['model']}-{record['variant']}{args.tag}"
         out.mkdir(parents=True, exist_ok=True)
         retrained = [retrain(config, seed, out) for seed in args.seeds]
         recorded = {x["seed"]: x["test"]["ndcg@20"] for x in record["retrained"]}
@@ -101,7 +106,8 @@ def main() -> None:
                      "now": [x["test"]["ndcg@20"] for x in retrained], "retrained": retrained})
     md = header(f"Tuned best configs retrained with the current code ({result_path.name})",
                 f"- seeds: {args.seeds} (split, initialisation, sampling, quantizer); threads {args.threads}\n"
-                "- the studies are not rerun: each row is its study's best config, test NDCG@20 as "
+                + (f"- on top of each best config: `{' '.join(args.set)}`\n" if args.set else "")
+                + "- the studies are not rerun: each row is its study's best config, test NDCG@20 as "
                 "recorded in the result file and as retrained now, mean ± std over the seeds\n")
     md += "\n" + table(rows) + "\n"
     path = write_result(f"retrain_{result_path.stem}{args.tag}", md,

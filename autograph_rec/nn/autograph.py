@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import warnings
 
 import torch
@@ -132,6 +133,13 @@ class AutoGraph(torch.nn.Module):
             and fusion layers, GAT subsample), each component from its own
             stream (see :data:`~autograph_rec.nn.base.SEED_OFFSETS`); defaults
             to the backbone's seed.
+        view_factor_weight (float, optional): ``"plain"`` mode, backbones that
+            draw augmented graph views each epoch (SGL): the factor edges'
+            weight in those views, apart from their weight in the propagation
+            graph; :obj:`None` keeps the graph's weight. Views with heavier
+            factor edges than the main graph make the contrastive task lean
+            on the semantic neighbourhoods (docs/benchmarks.md §4d measures
+            it on SGL). (default: :obj:`None`)
     """
 
     def __init__(
@@ -150,6 +158,7 @@ class AutoGraph(torch.nn.Module):
         factor_mean: bool | None = None,
         factor_l2: bool = True,
         seed: int | None = None,
+        view_factor_weight: float | None = None,
     ):
         super().__init__()
         if not isinstance(backbone, RecommenderBackbone):
@@ -165,6 +174,12 @@ class AutoGraph(torch.nn.Module):
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         if fusion not in _FUSIONS:
             raise ValueError(f"fusion must be one of {_FUSIONS}, got {fusion!r}")
+        if view_factor_weight is not None:
+            if aggregation != "plain":
+                raise ValueError("view_factor_weight needs aggregation='plain': only there do the backbone's "
+                                 f"views hold factor edges (got aggregation={aggregation!r})")
+            if not (float(view_factor_weight) >= 0 and math.isfinite(view_factor_weight)):
+                raise ValueError(f"view_factor_weight must be a finite number >= 0, got {view_factor_weight!r}")
         if (backbone.num_users, backbone.num_items) != (graph.num_users, graph.num_items):
             raise ValueError(
                 f"backbone has {backbone.num_users} users / {backbone.num_items} items, the graph "
@@ -190,8 +205,9 @@ class AutoGraph(torch.nn.Module):
             "aggregation": aggregation, "paths": list(self.paths), "num_metapath_layers": num_metapath_layers,
             "fusion": fusion, "attention_dim": attention_dim, "gat_hidden": gat_hidden, "gat_heads": gat_heads,
             "max_neighbors": max_neighbors, "gat_dropout": gat_dropout, "factor_mean": self.factor_mean,
-            "factor_l2": self.factor_l2, "seed": self.seed,
+            "factor_l2": self.factor_l2, "seed": self.seed, "view_factor_weight": view_factor_weight,
         }
+        self.view_factor_weight = view_factor_weight
         # entity -> factor edges, factor ids counted from 0: what the batch L2 of factors needs
         has_factor = (graph.edge_index[0] < self.num_nodes) & (graph.edge_index[1] >= self.num_nodes)
         self.register_buffer("_factor_src", graph.edge_index[0, has_factor].clone(), persistent=False)
@@ -210,6 +226,11 @@ class AutoGraph(torch.nn.Module):
             aug_ei, aug_ew = _union_edges(graph, self.paths)
             self.register_buffer("_aug_edge_index", aug_ei.clone(), persistent=False)
             self.register_buffer("_aug_edge_weight", aug_ew.float().clone(), persistent=False)
+            view_ew = self._aug_edge_weight
+            if view_factor_weight is not None:
+                view_ew = torch.where((aug_ei >= self.num_nodes).any(0), float(view_factor_weight), view_ew)
+            # one tensor for every epoch: SGL caches its per-graph preprocessing on the weights' identity
+            self.register_buffer("_view_edge_weight", view_ew.clone(), persistent=False)
             self._grow_backbone(generator)
             return
         self.factor_embedding = Embedding(self.num_factors, self.embedding_dim)
@@ -461,6 +482,8 @@ class AutoGraph(torch.nn.Module):
             generator (torch.Generator, optional): randomness for this epoch.
         """
         edge_index, edge_weight = self._backbone_graph()
+        if self.aggregation == "plain":
+            edge_weight = self._view_edge_weight  # the graph's weights unless view_factor_weight is set
         if _takes_edge_weight(self.backbone.on_epoch_start):
             self.backbone.on_epoch_start(edge_index, generator, edge_weight=edge_weight)
         else:  # a user's backbone written against the earlier two-argument hook

@@ -593,3 +593,24 @@ def test_a_backbone_with_the_earlier_two_argument_epoch_hook_still_wraps(aug):
     model = AutoGraph(OwnHook(U, I, embedding_dim=DIM, num_layers=2, seed=0), graph, aggregation="plain", seed=0)
     model.on_epoch_start(None, torch.Generator().manual_seed(0))
     assert model.backbone.seen == graph.edge_index.size(1)
+
+
+def test_view_factor_weight_sets_the_factor_edges_of_sgl_views_only():
+    # the views of a 0.085-weight graph with view_factor_weight=1 are the main adjacency of the
+    # same graph at weight 1, while the model itself still propagates at 0.085
+    def sgl_model(factor_weight, **kwargs):
+        backbone = build_backbone("sgl", U, I, embedding_dim=DIM, num_layers=2, ssl_ratio=0.0, seed=0)
+        model = AutoGraph(backbone, make_graph(factor_weight=factor_weight)[0], aggregation="plain", seed=0, **kwargs)
+        model.on_epoch_start(None, torch.Generator().manual_seed(0))
+        return model
+
+    light = sgl_model(0.085, view_factor_weight=1.0)
+    heavy = sgl_model(1.0)
+    for view in light.backbone._views:
+        torch.testing.assert_close(view.to_dense(), heavy._backbone_adj().to_dense())
+    assert not torch.allclose(light._backbone_adj().to_dense(), heavy._backbone_adj().to_dense())
+    assert light.settings()["view_factor_weight"] == 1.0
+    with pytest.raises(ValueError, match="view_factor_weight needs aggregation='plain'"):
+        wrap("sgl", make_graph()[0], "metapath_mean", view_factor_weight=1.0)
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        wrap("sgl", make_graph()[0], "plain", view_factor_weight=-1.0)

@@ -166,6 +166,8 @@ def test_a_stage_file_with_the_wrong_row_count_is_named(small_ml100k, tmp_path):
     ("autograph.aggregation=mean", "autograph.aggregation must be one of"),
     ("autograph.paths=[uqu, uiu]", r"autograph.paths: unknown metapath\(s\) \['uiu'\]"),
     ("autograph.levels=3", "autograph.levels=3 exceeds quantize.num_levels=2"),
+    (["autograph.aggregation=gat", "autograph.view_factor_weight=1.0"],
+     "autograph.view_factor_weight needs autograph.aggregation=plain"),
     ("quantize.method=vqvae", "quantize: unknown quantizer 'vqvae'"),
     ("quantize.num_levels=0", "quantize: num_levels must be a positive integer"),
     ("train.metric=recall@50", r"train.metric 'recall@50' is not evaluated"),
@@ -178,7 +180,7 @@ def test_settings_of_late_stages_are_checked_before_any_stage(tmp_path, override
     # LLM-profile, vector and code stages (hours with a real LLM) had run
     config = RunConfig().with_overrides([
         "data.name=csv", f"data.path={tmp_path / 'none.csv'}", "autograph.enabled=true", "quantize.num_levels=2",
-        f"output={tmp_path / 'run'}", override,
+        f"output={tmp_path / 'run'}", *([override] if isinstance(override, str) else override),
     ])
     with pytest.raises(ConfigError, match=match):
         AutoGraphPipeline(config, progress=False)
