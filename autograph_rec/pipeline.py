@@ -160,9 +160,6 @@ def check_stage_settings(config: RunConfig) -> None:
     ag, q = config.autograph, config.quantize
     if ag.aggregation not in AGGREGATIONS:
         raise ConfigError(f"autograph.aggregation must be one of {AGGREGATIONS}, got {ag.aggregation!r}")
-    if ag.view_factor_weight is not None and ag.aggregation != "plain":
-        raise ConfigError(f"autograph.view_factor_weight needs autograph.aggregation=plain (got {ag.aggregation!r}): "
-                          "only there do the backbone's views hold factor edges")
     try:
         check_paths(ag.paths)
     except ValueError as exc:
@@ -192,6 +189,16 @@ def quantizer_args(q: QuantizeConfig, codebook_size: int) -> tuple[str, dict[str
     if name == "rqvae":
         kwargs["epochs"] = q.epochs
     return name, kwargs
+
+
+def autograph_kwargs(config: RunConfig) -> dict[str, Any]:
+    """The :class:`~autograph_rec.nn.autograph.AutoGraph` arguments (besides backbone and graph)
+    that ``config`` sets."""
+    ag = config.autograph
+    return {"aggregation": ag.aggregation, "paths": tuple(ag.paths), "factor_l2": ag.factor_l2,
+            "seed": config.train.seed,
+            # a plain-mode setting: the other modes' backbone graph has no factor edges
+            "view_factor_weight": ag.view_factor_weight if ag.aggregation == "plain" else None}
 
 
 def _auto_codebook(size: int, n: int) -> int:
@@ -385,13 +392,10 @@ class AutoGraphPipeline:
         if self.config.autograph.enabled:
             from .nn.autograph import AutoGraph
 
-            ag = self.config.autograph
             graph = self.build_graph()
             graph.save(self.run_dir / "graph.pt")  # the checkpoint needs it to rebuild the wrapper
-            model = AutoGraph(backbone, graph, aggregation=ag.aggregation, paths=tuple(ag.paths),
-                              factor_l2=ag.factor_l2, seed=self.config.train.seed,
-                              view_factor_weight=ag.view_factor_weight)
-            meta["autograph"] = asdict(ag) | {"graph_file": "graph.pt"}
+            model = AutoGraph(backbone, graph, **autograph_kwargs(self.config))
+            meta["autograph"] = asdict(self.config.autograph) | {"graph_file": "graph.pt"}
         return _train_and_save(self.config, split, model, meta, self.progress, eval_hook)
 
     # ----------------------------------------------------------------- run

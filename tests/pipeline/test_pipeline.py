@@ -166,8 +166,6 @@ def test_a_stage_file_with_the_wrong_row_count_is_named(small_ml100k, tmp_path):
     ("autograph.aggregation=mean", "autograph.aggregation must be one of"),
     ("autograph.paths=[uqu, uiu]", r"autograph.paths: unknown metapath\(s\) \['uiu'\]"),
     ("autograph.levels=3", "autograph.levels=3 exceeds quantize.num_levels=2"),
-    (["autograph.aggregation=gat", "autograph.view_factor_weight=1.0"],
-     "autograph.view_factor_weight needs autograph.aggregation=plain"),
     ("quantize.method=vqvae", "quantize: unknown quantizer 'vqvae'"),
     ("quantize.num_levels=0", "quantize: num_levels must be a positive integer"),
     ("train.metric=recall@50", r"train.metric 'recall@50' is not evaluated"),
@@ -180,7 +178,7 @@ def test_settings_of_late_stages_are_checked_before_any_stage(tmp_path, override
     # LLM-profile, vector and code stages (hours with a real LLM) had run
     config = RunConfig().with_overrides([
         "data.name=csv", f"data.path={tmp_path / 'none.csv'}", "autograph.enabled=true", "quantize.num_levels=2",
-        f"output={tmp_path / 'run'}", *([override] if isinstance(override, str) else override),
+        f"output={tmp_path / 'run'}", override,
     ])
     with pytest.raises(ConfigError, match=match):
         AutoGraphPipeline(config, progress=False)
@@ -221,3 +219,13 @@ def test_factor_weight_reaches_the_graph_only_where_it_acts(small_ml100k, tmp_pa
     # graph keeps unit factor edges (AutoGraph would warn on every run at the default 0.25)
     assert factor_weights("autograph.aggregation=metapath_mean", "autograph.factor_weight=0.25") == set()
     assert factor_weights("autograph.aggregation=gat", "autograph.factor_weight=0") == {0.0}
+
+
+def test_view_factor_weight_reaches_the_wrapper_in_plain_mode_only():
+    from autograph_rec.pipeline import autograph_kwargs
+
+    assert autograph_kwargs(RunConfig())["view_factor_weight"] == 1.0  # the default: full-weight factor edges in views
+    assert autograph_kwargs(RunConfig().with_overrides(["autograph.view_factor_weight=null"]))["view_factor_weight"] is None
+    # the metapath / GAT modes would refuse it (no factor edges in their backbone graph): not passed
+    gat = RunConfig().with_overrides(["autograph.aggregation=gat"])
+    assert autograph_kwargs(gat)["view_factor_weight"] is None and autograph_kwargs(gat)["aggregation"] == "gat"
