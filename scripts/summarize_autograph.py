@@ -24,6 +24,12 @@ BACKBONES = ("mf", "lightgcn", "ngcf", "sgl", "simgcl")
 NAMES = {"mf": "MF", "lightgcn": "LightGCN", "ngcf": "NGCF", "sgl": "SGL", "simgcl": "SimGCL"}
 
 
+#: The AutoGraph code of the rows measured before the fixes of 2026-12-04 (quantizers, SGL's views on
+#: the augmented graph, seed streams; docs/benchmarks.md §4g), and of the rows measured after them.
+BEFORE_FIXES = "before 12-04 fixes"
+AFTER_FIXES = "current"
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One comparison: a row of the printed table."""
@@ -35,11 +41,16 @@ class Comparison:
     files: tuple[str, ...]  # result files (docs/results/<name>.json), read together
     variant: str  # the +AutoGraph variant compared with "vanilla"
     section: str  # where docs/benchmarks.md discusses it
+    code: str = BEFORE_FIXES  # which code measured it (the 2026-12-04 fixes changed AutoGraph's numbers)
 
 
 COMPARISONS = (
     Comparison("ML-100K", "none (library defaults)", "template-only", "3", ("autograph_ml-100k_main_0.25_smollm2_checks2_3seeds",), "none", "4a"),
     Comparison("ML-100K", "none (library defaults)", "SmolLM2-135M", "3", ("autograph_ml-100k_main_0.25_smollm2_checks2_3seeds",), "smollm2", "4a"),
+    # a later file's (backbone, variant) replaces an earlier one's: SGL at the current default view weight
+    Comparison("ML-100K", "none (library defaults)", "template-only", "3",
+               ("autograph_ml-100k_main_0.25_mf_lightgcn_ngcf_sgl_simgcl_v2", "autograph_ml-100k_main_0.25_1.0_sgl_v2_view1"),
+               "none", "4g", AFTER_FIXES),
     Comparison("ML-100K", "32 Optuna trials per side", "template-only", "3",
            ("tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials",), "none", "4d"),
     Comparison("ML-1M subset", "none (library defaults)", "template-only", "3", ("autograph_ml-1m-subset_main_0.25_3seeds",), "none", "4c"),
@@ -54,7 +65,10 @@ def ndcg_by_run(path: Path) -> dict[tuple[str, str], list[float]]:
     """Test NDCG@20 per (backbone, variant), one value per seed, from either kind of result file."""
     payload = json.loads(path.read_text())
     out: dict[tuple[str, str], list[float]] = {}
-    if "rows" in payload:  # bench_autograph.py / merge_autograph_results.py: one row per run
+    if "rows" in payload and payload["rows"] and "now" in payload["rows"][0]:
+        for row in payload["rows"]:  # retrain_tuned.py: one row per study, retrained now per seed
+            out[(row["model"], row["variant"])] = list(row["now"])
+    elif "rows" in payload:  # bench_autograph.py / merge_autograph_results.py: one row per run
         for row in payload["rows"]:
             out.setdefault((row["model"], row["variant"]), []).append(row["test"]["ndcg@20"])
     elif "records" in payload:  # bench_tuned_autograph.py: one record per study, retrained per seed
@@ -80,8 +94,8 @@ def main() -> None:
     parser.add_argument("--results", default=str(RESULTS), help="folder of the result files")
     args = parser.parse_args()
 
-    print("| dataset | tuning | profile text | seeds | " + " | ".join(NAMES[m] for m in BACKBONES) + " | details |")
-    print("|---|---|---|---|" + "---|" * len(BACKBONES) + "---|")
+    print("| dataset | tuning | profile text | seeds | code | " + " | ".join(NAMES[m] for m in BACKBONES) + " | details |")
+    print("|---|---|---|---|---|" + "---|" * len(BACKBONES) + "---|")
     for comp in COMPARISONS:
         values: dict = {}
         for name in comp.files:
@@ -90,7 +104,7 @@ def main() -> None:
                 raise SystemExit(f"{path}: missing (row {comp.dataset}, {comp.tuning}, {comp.text})")
             values.update(ndcg_by_run(path))
         cells = " | ".join(cell(values, m, comp.variant) for m in BACKBONES)
-        print(f"| {comp.dataset} | {comp.tuning} | {comp.text} | {comp.seeds} | {cells} | §{comp.section} |")
+        print(f"| {comp.dataset} | {comp.tuning} | {comp.text} | {comp.seeds} | {comp.code} | {cells} | §{comp.section} |")
 
 if __name__ == "__main__":
     main()

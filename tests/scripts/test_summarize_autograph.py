@@ -38,3 +38,12 @@ def test_every_committed_comparison_is_readable(load_script):
         for name in comp.files:
             values.update(summ.ndcg_by_run(summ.RESULTS / f"{name}.json"))
         assert all(summ.cell(values, m, comp.variant) != "—" for m in summ.BACKBONES), comp
+
+
+def test_a_retrained_tuned_file_counts_its_new_numbers(tmp_path, load_script):
+    summ = load_script("summarize_autograph")
+    retrained = tmp_path / "retrain.json"  # retrain_tuned.py: recorded (old code) and now (current code)
+    retrained.write_text(json.dumps({"rows": [
+        {"model": "sgl", "variant": "vanilla", "recorded": [0.28, 0.28], "now": [0.28, 0.28]},
+        {"model": "sgl", "variant": "none", "recorded": [0.30, 0.30], "now": [0.29, 0.29]}]}))
+    assert summ.cell(summ.ndcg_by_run(retrained), "sgl", "none") == "+3.6 %"
