@@ -11,6 +11,7 @@ from .build import dataset_from_frame
 from .dataset import InteractionDataset
 from .readers import ensure_integer_ids, read_delimited
 from .sources import locate
+from .tabular import _check_ratings, _check_timestamps
 
 logger = logging.getLogger(__name__)
 
@@ -27,19 +28,37 @@ ML1M_OCCUPATIONS = [
     "programmer", "retired", "sales/marketing", "scientist", "self-employed", "technician/engineer",
     "tradesman/craftsman", "unemployed", "writer",
 ]
-_YEAR = re.compile(r"\((\d{4})\)\s*$")
+# Any "(dddd)" in a title; the last one is the year: ML-100K appends qualifiers after it, as in
+# "Land Before Time III: The Time of the Great Giving (1995) (V)", which an end-anchored
+# pattern missed.
+_YEAR = re.compile(r"\((\d{4})\)")
+# ML-100K release dates look like "01-Jan-1995".
+_DATE_YEAR = re.compile(r"(\d{4})\s*$")
 
 
-def _year_from_title(title: str) -> float:
-    match = _YEAR.search(title or "")
+def _year_from_title(title: str, release_date: str | None = None) -> float:
+    """The last ``(dddd)`` in ``title``; else the year ending ``release_date``; else NaN."""
+    years = _YEAR.findall(title or "")
+    if years:
+        return float(years[-1])
+    match = _DATE_YEAR.search(release_date or "")
     return float(match.group(1)) if match else float("nan")
+
+
+def _check_rating_columns(ratings, path: Path) -> None:
+    """Reject ratings and timestamps that their float32 / int64 columns cannot hold, at their
+    file line (a timestamp of 1e30 became -2**63 and sorted first in a temporal split)."""
+    # same checks as CSV input; row r of a MovieLens ratings file (no header) is line r + 1
+    _check_ratings(ratings["rating"].to_numpy(dtype=float), "rating", str(path), 1)
+    _check_timestamps(ratings["timestamp"].to_numpy(dtype=float), "timestamp", str(path), 1)
 
 
 def load_movielens_100k(data_dir: str | Path | None = None, download: bool = True, duplicates: str = "last") -> InteractionDataset:
     r"""MovieLens-100K: 100,000 ratings of 943 users on 1,682 movies (Harper & Konstan, 2015).
 
     Item features: ``title``, ``year``, ``genres`` (``"|"``-joined), ``release_date``.
-    User features: ``age``, ``gender``, ``occupation``, ``zip``.
+    User features: ``age``, ``gender``, ``occupation``, ``zip``. ``year`` is the last ``(dddd)`` of
+    the title, else the year of the release date (NaN only for the placeholder item "unknown").
 
     Args:
         data_dir (str or Path, optional): a folder holding ``ml-100k/`` (see :mod:`.sources`).
@@ -49,6 +68,7 @@ def load_movielens_100k(data_dir: str | Path | None = None, download: bool = Tru
     ratings_path = locate("ml-100k", "u.data", data_dir, download)
     ratings = read_delimited(ratings_path, "\t", ["user", "item", "rating", "timestamp"], {"user", "item", "rating", "timestamp"}, "latin-1")
     ensure_integer_ids(ratings, ["user", "item"], ratings_path)
+    _check_rating_columns(ratings, ratings_path)
 
     item_path = locate("ml-100k", "u.item", data_dir, download)
     items = read_delimited(
@@ -56,7 +76,7 @@ def load_movielens_100k(data_dir: str | Path | None = None, download: bool = Tru
     )
     flags = items[ML100K_GENRES].astype(int).to_numpy().astype(bool)
     items["genres"] = ["|".join(g for g, on in zip(ML100K_GENRES, row) if on) for row in flags]
-    items["year"] = items["title"].map(_year_from_title)
+    items["year"] = [_year_from_title(t, d) for t, d in zip(items["title"], items["release_date"])]
     items = items.set_index(items["item"].astype(int))[["title", "year", "genres", "release_date"]]
 
     user_path = locate("ml-100k", "u.user", data_dir, download)
@@ -92,6 +112,7 @@ def load_movielens_1m(
         rpath = locate("ml-1m", "ratings.dat", data_dir, download)
     ratings = read_delimited(rpath, "::", ["user", "item", "rating", "timestamp"], {"user", "item", "rating", "timestamp"}, "latin-1")
     ensure_integer_ids(ratings, ["user", "item"], rpath)
+    _check_rating_columns(ratings, rpath)
 
     mpath = locate("ml-1m", "movies.dat", data_dir, download)
     movies = read_delimited(mpath, "::", ["item", "title", "genres"], {"item"}, "latin-1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,28 +12,43 @@ from .errors import DataError
 from .sources import open_text
 
 
-def _scan_for_error(path: Path, sep: str, columns: list[str], numeric: set[str], encoding: str, skip: int) -> None:
-    """Walk the file line by line and raise a :class:`DataError` at the first bad line."""
-    with open_text(path, encoding) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if lineno <= skip:
-                continue
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                raise DataError("empty line", path, lineno)
-            fields = line.split(sep)
-            if len(fields) != len(columns):
-                raise DataError(
-                    f"expected {len(columns)} fields ({sep.join(columns)}) separated by {sep!r}, found {len(fields)}: {line[:80]!r}",
-                    path,
-                    lineno,
-                )
-            for name, value in zip(columns, fields):
-                if name in numeric:
-                    try:
-                        float(value)
-                    except ValueError:
-                        raise DataError(f"{name} must be numeric, got {value!r}", path, lineno) from None
+def _split_lines(text: str) -> list[str]:
+    r"""Split ``text`` into lines at ``"\n"`` only, dropping one trailing ``"\r"`` per line.
+
+    ``str.splitlines`` also breaks at ``\x85``, ``\x0b``, ``\x0c`` and ``\x1c``-``\x1e``; in a
+    latin-1 file byte 0x85 (an ellipsis in cp1252 titles) decodes to ``\x85``, so one row became
+    two ragged ones and no line number matched the file any more.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":  # the final newline ends the last line; it does not start one
+        lines.pop()
+    if "\r" in text:
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    return lines
+
+
+def _scan_for_error(path: Path, lines: list[str], sep: str, columns: list[str], numeric: set[str], skip: int) -> None:
+    """Walk ``lines`` (the file's lines after the ``skip`` header lines) and raise a
+    :class:`DataError` at the first bad one."""
+    for lineno, line in enumerate(lines, start=skip + 1):
+        if not line.strip():
+            raise DataError("empty line", path, lineno)
+        fields = line.split(sep)
+        if len(fields) != len(columns):
+            raise DataError(
+                f"expected {len(columns)} fields ({sep.join(columns)}) separated by {sep!r}, found {len(fields)}: {line[:80]!r}",
+                path,
+                lineno,
+            )
+        for name, value in zip(columns, fields):
+            if name in numeric:
+                try:
+                    number = float(value)
+                except ValueError:
+                    raise DataError(f"{name} must be numeric, got {value!r}", path, lineno) from None
+                # "inf" and "nan" parse as floats; an inf rating passed every min_rating threshold
+                if not math.isfinite(number):
+                    raise DataError(f"{name} must be a finite number, got {value!r}", path, lineno)
 
 
 def read_delimited(
@@ -63,7 +79,7 @@ def read_delimited(
     # Splitting on a literal separator ourselves keeps multi-char separators fast and exact
     # (pandas would treat "::" as a regex and switch to its slow python engine).
     skip = 1 if header else 0
-    lines = text.splitlines()[skip:]
+    lines = _split_lines(text)[skip:]
     try:
         rows = [ln.split(sep) for ln in lines]
         if any(len(r) != len(columns) for r in rows):
@@ -72,18 +88,21 @@ def read_delimited(
         for name in numeric:
             frame[name] = pd.to_numeric(frame[name], errors="raise")
     except (ValueError, AssertionError, TypeError):
-        _scan_for_error(path, sep, columns, numeric, encoding, skip)
+        _scan_for_error(path, lines, sep, columns, numeric, skip)
         raise DataError("could not parse file", path) from None
-    if frame[list(numeric)].isna().any().any():
-        _scan_for_error(path, sep, columns, numeric, encoding, skip)
+    if numeric and not np.isfinite(frame[list(numeric)].to_numpy(dtype=float)).all():
+        _scan_for_error(path, lines, sep, columns, numeric, skip)
+        raise DataError(f"non-finite value in {sorted(numeric)}", path)  # the scan should have named the line
     return frame
 
 
 def ensure_integer_ids(frame: pd.DataFrame, cols: list[str], path: Path, first_line: int = 1) -> None:
-    """Raise :class:`DataError` at the first row whose id in ``cols`` is not an integer."""
+    """Raise :class:`DataError` at the first row whose id in ``cols`` is not an integer that fits int64."""
     for col in cols:
         values = frame[col].to_numpy()
-        bad = ~np.isfinite(values.astype(float)) | (values.astype(float) != np.round(values.astype(float)))
+        as_float = values.astype(float)
+        # ids are cast to int64 next; 1e30 is "integral" but wrapped to -2**63 there
+        bad = ~np.isfinite(as_float) | (as_float != np.round(as_float)) | (np.abs(as_float) >= 2.0**63)
         if bad.any():
             row = int(np.argmax(bad))
             raise DataError(f"{col} must be an integer id, got {values[row]!r}", path, row + first_line)

@@ -25,22 +25,49 @@ RLMREC_DATASETS = {
 class _SparseOnlyUnpickler(pickle.Unpickler):
     """Unpickle only scipy sparse matrices and the numpy pieces they are made of.
 
-    Pickle can run arbitrary code; the split files are data, so anything else is refused.
+    Pickle can run arbitrary code; the split files are data, so any other global is refused
+    with a :class:`DataError` naming the file and the global. The check is on exact
+    ``(module, name)`` pairs: a module prefix such as ``"numpy"`` also admitted
+    ``numpy.testing._private.utils.runstring``, which runs its argument with ``exec``. A global is
+    looked up when the pickle names it, so a refused one is never called.
+
+    Args:
+        file: the open binary file.
+        path (Path): the file's name, for error messages.
     """
 
-    _ALLOWED_MODULES = ("scipy.sparse", "numpy")
+    # What the real RLMRec pickles name (numpy.core.multiarray._reconstruct, numpy.ndarray,
+    # numpy.dtype, scipy.sparse._coo.coo_matrix; protocol 4), plus the same objects under the
+    # module paths other numpy/scipy versions and pickle protocols 3-5 write: numpy >= 2 moved
+    # numpy.core to numpy._core; protocol 5 rebuilds arrays with numeric._frombuffer; numpy
+    # scalars use multiarray.scalar; SciPy < 1.8 defined the classes in scipy.sparse.coo etc.
+    _ALLOWED = frozenset(
+        [("numpy", "ndarray"), ("numpy", "dtype")]
+        + [(f"numpy.{core}.{mod}", name)
+           for core in ("core", "_core")
+           for mod, name in (("multiarray", "_reconstruct"), ("multiarray", "scalar"), ("numeric", "_frombuffer"))]
+        + [(f"scipy.sparse.{prefix}{fmt}", f"{fmt}_matrix") for prefix in ("_", "") for fmt in ("coo", "csr", "csc")]
+    )
+
+    def __init__(self, file, path: Path):
+        super().__init__(file)
+        self._path = path
 
     def find_class(self, module, name):
-        if module.startswith(self._ALLOWED_MODULES) or (module, name) == ("builtins", "slice"):
+        if (module, name) in self._ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a split file")
+        raise DataError(
+            f"refusing to load {module}.{name}: a split file may only hold a scipy sparse matrix "
+            "(pickle globals are allow-listed because loading can run code)",
+            self._path,
+        )
 
 
 def read_sparse_pickle(path: Path) -> sp.coo_matrix:
     """Read an RLMRec ``*_mat.pkl`` (a pickled scipy COO matrix) safely."""
     try:
         with open(path, "rb") as fh:
-            mat = _SparseOnlyUnpickler(fh).load()
+            mat = _SparseOnlyUnpickler(fh, path).load()
     except (pickle.UnpicklingError, EOFError, AttributeError, ModuleNotFoundError) as exc:
         raise DataError(f"not a pickled scipy sparse matrix ({exc}); RLMRec splits need SciPy >= 1.8", path) from None
     if not sp.issparse(mat):

@@ -31,7 +31,9 @@ class NegativeSampler:
         self.device = torch.device(device)
         keys = np.unique(positives.user * num_items + positives.item)
         self._keys = torch.as_tensor(keys, device=self.device)
-        degree = np.bincount(positives.user, minlength=num_users)
+        # count distinct items per user: repeated (user, item) rows counted once per row made a
+        # user with duplicates look like one who had interacted with every item
+        degree = np.bincount(keys // num_items, minlength=num_users)
         full = np.flatnonzero(degree >= num_items)
         if len(full):
             raise DataError(f"users {full[:5].tolist()} interacted with every item; no negative exists for them")

@@ -26,18 +26,29 @@ def implicit_feedback(dataset: InteractionDataset, min_rating: float | None) -> 
         raise DataError(f"dataset {dataset.name!r} has no ratings to threshold at {min_rating}")
     if isinstance(min_rating, bool) or not isinstance(min_rating, (int, float, np.number)) or not np.isfinite(min_rating):
         raise ValueError(f"min_rating must be a finite number or None, got {min_rating!r}")
-    keep = dataset.interactions.rating >= min_rating
+    rating = dataset.interactions.rating
+    # Compare in the ratings' own dtype (float32): a numpy float64 threshold is not "weak" like a
+    # Python float, so 4.1 stored as 4.0999999 failed ``>= np.float64(4.1)`` and boundary ratings
+    # were dropped. A threshold beyond the dtype's range becomes +-inf, which still orders right.
+    with np.errstate(over="ignore"):
+        threshold = rating.dtype.type(min_rating)
+    keep = rating >= threshold
     logger.info("implicit feedback: kept %d of %d interactions with rating >= %s", keep.sum(), len(keep), min_rating)
     return dataset.with_interactions(dataset.interactions.subset(keep))
 
 
-def kcore_filter(dataset: InteractionDataset, k: int, max_rounds: int = 100) -> InteractionDataset:
-    """Repeatedly drop users and items with fewer than ``k`` interactions until none remain."""
+def kcore_filter(dataset: InteractionDataset, k: int) -> InteractionDataset:
+    """Repeatedly drop users and items with fewer than ``k`` interactions until none remain.
+
+    Rounds continue until one removes nothing, so the result is a true ``k``-core: a fixed
+    cap on rounds (formerly 100) silently returned an unconverged result on long chains.
+    Every round but the last removes at least one row, so there are at most ``E + 1`` rounds.
+    """
     if k <= 1:
         return dataset
     inter = dataset.interactions
     keep = np.ones(len(inter), dtype=bool)
-    for _ in range(max_rounds):
+    while True:
         ucount = np.bincount(inter.user[keep], minlength=dataset.num_users)
         icount = np.bincount(inter.item[keep], minlength=dataset.num_items)
         new_keep = keep & (ucount[inter.user] >= k) & (icount[inter.item] >= k)

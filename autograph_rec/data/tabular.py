@@ -97,6 +97,8 @@ def from_dataframe(
                 )
             if role == "timestamp":
                 _check_timestamps(values.to_numpy(dtype=float), mapping[role], source, first_line)
+            else:
+                _check_ratings(values.to_numpy(dtype=float), mapping[role], source, first_line)
             out[role] = values
     return dataset_from_frame(name, out, user_features, item_features, domain, duplicates, source)
 
@@ -114,6 +116,16 @@ def _check_timestamps(values: np.ndarray, column: str, source: str, first_line: 
         logger.warning("%s: %d %s values have a fractional part (e.g. %r) and are truncated to integers; "
                        "scale them (e.g. to milliseconds) if their order within a unit matters",
                        source, int(fractional.sum()), column, float(values[int(fractional.argmax())]))
+
+
+def _check_ratings(values: np.ndarray, column: str, source: str, first_line: int | None) -> None:
+    """Ratings are stored as float32: reject finite values beyond its range, which became inf
+    there (and, like an inf in the file, passed every min_rating threshold)."""
+    out_of_range = np.abs(values) > np.finfo(np.float32).max
+    if out_of_range.any():
+        row = int(out_of_range.argmax())
+        raise DataError(f"{column} {float(values[row])!r} does not fit a 32-bit float rating",
+                        path=source, line=row + first_line if first_line else None)
 
 
 def _id_twins(ids: pd.Series) -> tuple[int, int] | None:

@@ -111,3 +111,56 @@ def test_rlmrec_refuses_non_sparse_pickle(tmp_path):
         pickle.dump(Evil(), fh)
     with pytest.raises(DataError, match="refusing to load builtins.print"):
         load_dataset("rlmrec-amazon", tmp_path, download=False)
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ("1\t2\tinf\t101", "rating must be a finite number, got 'inf'"),  # passed every min_rating
+        ("1\t2\tnan\t101", "rating must be a finite number, got 'nan'"),  # was "could not parse file"
+        ("1\t2\t4\t1e30", "timestamp 1e+30 does not fit a 64-bit integer"),  # became -2**63
+        ("1\t2\t1e39\t101", "rating 1e+39 does not fit a 32-bit float"),  # became inf in float32
+        ("1e30\t2\t4\t101", "user must be an integer id"),  # wrapped to -2**63
+    ],
+)
+def test_out_of_range_numbers_name_line(tmp_path, bad_line, message):
+    root = _write_ml100k(tmp_path, f"1\t1\t5\t100\n{bad_line}\n2\t2\t4\t102\n")
+    with pytest.raises(DataError) as err:
+        load_dataset("ml-100k", root, download=False)
+    assert "u.data, line 2" in str(err.value) and message in str(err.value)
+
+
+def test_lines_split_only_at_newline(tmp_path):
+    # byte 0x85 (cp1252 "...") decodes to "\x85" in latin-1, which str.splitlines() treats as a
+    # line break: the row turned ragged and the error could not name a line
+    root = _write_ml100k(tmp_path, "1\t1\t5\t100\r\n2\t2\t4\t101\r\n")  # CRLF still reads
+    item = "2|Wait\x85 What? (1991)|01-Jan-1991||url|" + "|".join(["1"] + ["0"] * 18)
+    (root / "ml-100k" / "u.item").write_bytes(
+        ("1|A (1990)|01-Jan-1990||url|" + "|".join(["0"] * 18 + ["1"]) + "\n" + item + "\n").encode("latin-1")
+    )
+    ds = load_dataset("ml-100k", root, download=False)
+    assert ds.item_features["title"].tolist() == ["A (1990)", "Wait\x85 What? (1991)"]
+    assert ds.interactions.timestamp.tolist() == [100, 101]
+    # and a bad line after it is reported at its own line number
+    (root / "ml-100k" / "u.item").write_bytes((item + "\n" + item + "|extra\n").encode("latin-1"))
+    with pytest.raises(DataError, match=r"u.item, line 2: expected 24 fields"):
+        load_dataset("ml-100k", root, download=False)
+
+
+def test_ml100k_year_is_last_parenthesised_year_or_release_year(tmp_path):
+    # an end-anchored "(dddd)$" missed "... (1995) (V)" and left the year NaN
+    root = _write_ml100k(tmp_path, "1\t1\t5\t100\n2\t2\t4\t101\n3\t3\t4\t102\n")
+    flags = "|".join(["0"] * 18 + ["1"])
+    (root / "ml-100k" / "u.item").write_text(
+        f"1|Land Before Time III: The Time of the Great Giving (1995) (V)|01-Jan-1995||url|{flags}\n"
+        f"2|No Year In Title|12-Oct-1993||url|{flags}\n"
+        f"3|unknown|||url|{flags}\n"
+    )
+    (root / "ml-100k" / "u.user").write_text("1|20|M|writer|11111\n2|30|F|other|22222\n3|40|F|other|33333\n")
+    years = load_dataset("ml-100k", root, download=False).item_features["year"].tolist()
+    assert years[:2] == [1995, 1993] and np.isnan(years[2])
+
+
+def test_ml100k_real_years(real_data_dir):
+    items = load_dataset("ml-100k", real_data_dir).item_features
+    assert items["title"][items["year"].isna()].tolist() == ["unknown"]  # the only item without a date

@@ -129,3 +129,50 @@ def test_non_finite_ratios_are_rejected(toy, method, ratios):
     # NaN passed the non-negative check and put every interaction in train (no valid, no test)
     with pytest.raises(ValueError, match="finite non-negative"):
         split_dataset(toy, method, ratios)
+
+
+def _chain_frame(n_users: int) -> pd.DataFrame:
+    """Users u_j rate items i_j and i_{j+1}: a path whose 2-core is empty, but a 2-core
+    filter peels only its two ends each round, so it needs ~n_users / 2 rounds."""
+    users = [f"u{j}" for j in range(n_users) for _ in range(2)]
+    items = [f"i{j + d}" for j in range(n_users) for d in range(2)]
+    return pd.DataFrame({"user_id": users, "item_id": items})
+
+
+def test_kcore_runs_to_convergence():
+    # a capped loop (100 rounds) returned part of the chain: users of degree 1 in a "2-core"
+    block = pd.DataFrame({"user_id": ["a", "a", "b", "b"], "item_id": ["x", "y", "x", "y"]})
+    ds = from_dataframe(pd.concat([_chain_frame(300), block], ignore_index=True))
+    core = kcore_filter(ds, 2)
+    assert sorted(zip(core.user_ids[core.interactions.user], core.item_ids[core.interactions.item])) == [
+        ("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")
+    ]
+    with pytest.raises(DataError, match="nothing survives"):
+        kcore_filter(from_dataframe(_chain_frame(300)), 2)
+
+
+@pytest.mark.parametrize("threshold", [4.1, np.float64(4.1), np.float32(4.1), 0.7, np.float64(0.7)])
+def test_implicit_feedback_threshold_in_rating_dtype(threshold):
+    # ratings are stored as float32 (4.1 -> 4.0999999); a float64 threshold compared in float64
+    # and dropped the ratings equal to it
+    frame = pd.DataFrame({"user_id": ["a", "a", "b", "b"], "item_id": ["x", "y", "x", "y"],
+                          "rating": [4.1, 3.0, 4.1, 0.7]})
+    kept = implicit_feedback(from_dataframe(frame), threshold).interactions.rating
+    expected = [r for r in np.float32([4.1, 3.0, 4.1, 0.7]) if r >= np.float32(threshold)]
+    assert sorted(kept.tolist()) == sorted(float(r) for r in expected)
+    assert len(kept) == (2 if float(threshold) > 4 else 4)
+
+
+def test_implicit_feedback_threshold_beyond_float32_range(toy):
+    assert len(implicit_feedback(toy, -1e300).interactions) == len(toy.interactions)
+    with pytest.raises(DataError):
+        implicit_feedback(toy, 1e300)
+
+
+def test_sampler_counts_distinct_items_per_user():
+    from autograph_rec.data import Interactions
+
+    # user 0 has 3 rows but only 2 distinct items out of 3: item 2 is a valid negative
+    sampler = NegativeSampler(Interactions([0, 0, 0], [0, 0, 1]), 1, 3)
+    neg = sampler.sample(torch.zeros(20, dtype=torch.long), generator=torch.Generator().manual_seed(0))
+    assert (neg == 2).all()

@@ -125,3 +125,11 @@ def test_dataframe_ids_differing_only_by_type():
         from_dataframe(frame)
     # distinct ids of mixed types are fine, and so are zero-padded strings
     assert from_dataframe(pd.DataFrame({"user_id": [1, "a"], "item_id": ["007", "7"]})).num_items == 2
+
+
+def test_csv_rating_must_fit_float32(tmp_path):
+    # ratings are stored as float32: 1e39 is finite in the file but became inf, passing every threshold
+    path = tmp_path / "inter.csv"
+    path.write_text("user_id,item_id,rating\n1,2,5\n1,3,-1e39\n")
+    with pytest.raises(DataError, match="inter.csv, line 3: rating -1e\\+39 does not fit a 32-bit float"):
+        load_csv(path)
