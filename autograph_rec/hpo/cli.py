@@ -32,7 +32,12 @@ def run_tune(args: argparse.Namespace, config: RunConfig, progress: bool = True)
 
 
 def format_tune(result, output: str) -> str:
-    """Best trial, its parameters, the trial counts and the retrained config's metrics."""
+    """Best trial, its parameters, the trial counts and the retrained config's metrics.
+
+    (``output`` is unused since the best files moved to the study's own folder,
+    ``result.best_config.output``; it stays for callers that pass it.)
+    """
+    best = result.best_config.output
     c = result.counts
     lines = [
         f"study {result.study_name!r} ({result.storage}): {c['complete']} complete, {c['pruned']} pruned, "
@@ -40,12 +45,12 @@ def format_tune(result, output: str) -> str:
         f"best trial {result.best_trial}: valid {result.metric} = {result.best_value:.4f}",
         "best params:",
         *(f"  {k}: {v}" for k, v in result.best_params.items()),
-        f"full config -> {output}/best.yaml",
+        f"full config -> {best}/best.yaml",
     ]
     if result.retrained:
         r = result.retrained
         keys = [k for k in r["test"] if k != "num_users"]
-        lines.append(f"retrained best config (best epoch {r['best_epoch']}) -> {r['run_dir']}; metrics in {output}/best_metrics.json")
+        lines.append(f"retrained best config (best epoch {r['best_epoch']}) -> {r['run_dir']}; metrics in {best}/best_metrics.json")
         lines.append(f"  {'metric':<12} {'valid':>8} {'test':>8}")
         lines += [f"  {k:<12} {r['valid'].get(k, float('nan')):>8.4f} {r['test'][k]:>8.4f}" for k in keys]
     return "\n".join(lines)

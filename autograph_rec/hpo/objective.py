@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
+import re
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +21,42 @@ from .space import SearchSpace
 from .suggest import suggest_config
 
 logger = logging.getLogger(__name__)
+
+#: Longest ``error`` user attribute kept on a failed trial (the exception's repr, cut).
+MAX_ERROR_CHARS = 2000
+
+
+def study_folder(study_name: str) -> str:
+    """The folder name of a study inside a tune directory: the name itself when it is a plain
+    file name (``autograph-rec``), else a sanitised name with a hash so two names never share it."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", study_name):
+        return study_name
+    digest = hashlib.sha1(study_name.encode()).hexdigest()[:8]
+    return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', study_name).strip('._') or 'study'}-{digest}"
+
+
+def trial_dir(output: str | Path, study_name: str, number: int) -> Path:
+    """``<output>/trials/<study>/<number>/``: where a trial of ``study_name`` trains."""
+    return Path(output) / "trials" / study_folder(study_name) / f"{number:04d}"
+
+
+def best_dir(output: str | Path, study_name: str) -> Path:
+    """``<output>/best/<study>/``: ``best.yaml``, ``best_metrics.json`` and the retraining of
+    the best config of ``study_name``."""
+    return Path(output) / "best" / study_folder(study_name)
+
+
+def config_record(config: RunConfig) -> dict:
+    """``config`` as a JSON-able mapping without ``output`` (where it ran is not part of what it is):
+    the ``config`` user attribute of a trial, and what :func:`config_digest` hashes."""
+    data = config.to_dict()
+    data.pop("output", None)
+    return data
+
+
+def config_digest(config: RunConfig) -> str:
+    """A hash of ``config`` without its ``output``: equal for equal configs wherever they run."""
+    return hashlib.sha256(json.dumps(config_record(config), sort_keys=True).encode()).hexdigest()[:16]
 
 
 @contextlib.contextmanager
@@ -67,8 +106,12 @@ class PipelineObjective:
     r"""The Optuna objective of ``autograph-rec tune``: the trial's best **validation** metric.
 
     Each trial samples a config with :func:`suggest_config`, trains it in
-    ``<output>/trials/<number>/`` (no checkpoint) with :class:`OptunaPruningHook`, and returns
-    ``valid[metric]`` at the best epoch. A training that diverges (non-finite loss) is pruned.
+    ``<output>/trials/<study name>/<number>/`` (no checkpoint; see :func:`trial_dir`) with
+    :class:`OptunaPruningHook`, and returns ``valid[metric]`` at the best epoch. The sampled
+    config, without ``output``, is kept as the trial's ``config`` user attribute: the best one is
+    retrained from it exactly, whatever the space or base config of a later call. A training that
+    diverges (non-finite loss) is pruned; any other error is stored as the trial's ``error`` user
+    attribute (its repr) and raised again, which marks the trial ``FAIL`` and stops the worker.
 
     Args:
         space (SearchSpace): the search space.
@@ -82,22 +125,37 @@ class PipelineObjective:
         self.output = Path(output)
 
     def config_for(self, trial) -> RunConfig:
-        config = suggest_config(trial, self.space, self.base_config)
-        run_dir = self.output / "trials" / f"{trial.number:04d}"
+        """The config ``trial`` trains: sampled, in its own run folder, no checkpoint, no test."""
+        return self._trial_run(trial, suggest_config(trial, self.space, self.base_config))
+
+    def _trial_run(self, trial, config: RunConfig) -> RunConfig:
+        run_dir = trial_dir(self.output, trial.study.study_name, trial.number)
         return replace(config, output=str(run_dir),
                        train=replace(config.train, save_checkpoint=False, evaluate_test=False))
 
     def __call__(self, trial) -> float:
         optuna = require_optuna()
-        config = self.config_for(trial)
-        metric = config.train.metric
-        trial.set_user_attr("run_dir", config.output)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         try:
-            result, stages = run_config(config, self.output / "stages", OptunaPruningHook(trial, metric))
+            sampled = suggest_config(trial, self.space, self.base_config)
+            trial.set_user_attr("config", config_record(sampled))
+            config = self._trial_run(trial, sampled)
+            metric = config.train.metric
+            trial.set_user_attr("run_dir", config.output)
+            result, stages = run_config(config, self.output / "stages", OptunaPruningHook(trial, metric, last_epoch=config.train.epochs))
         except FloatingPointError as exc:
             trial.set_user_attr("diverged", str(exc))
             raise optuna.TrialPruned(f"diverged: {exc}") from None
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            # Optuna marks the trial FAIL without saying why; keep the reason in the study, where
+            # the other workers and optuna-dashboard see it
+            try:
+                trial.set_user_attr("error", repr(exc)[:MAX_ERROR_CHARS])
+            except Exception as store_exc:  # e.g. the database is what failed: raise the first error
+                logger.warning("could not store the error of trial %d: %r", trial.number, store_exc)
+            raise
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("epochs_run", result.epochs_run)
         trial.set_user_attr("seconds", round(result.seconds, 2))

@@ -18,20 +18,26 @@ class OptunaPruningHook:
     Args:
         trial (optuna.trial.Trial): the running trial.
         metric (str): validation metric to report, e.g. ``ndcg@20``.
+        last_epoch (int, optional): the run's final epoch (``train.epochs``): its validation is
+            reported but never pruned, since the trial is complete by then and pruning would only
+            throw its result away (Optuna's pruners also judge the last report). (default: :obj:`None`)
 
     Raises:
         optuna.TrialPruned: from the call after a validation the pruner judged unpromising.
     """
 
-    def __init__(self, trial, metric: str):
+    def __init__(self, trial, metric: str, last_epoch: int | None = None):
         self.trial = trial
         self.metric = metric
+        self.last_epoch = last_epoch
 
     def __call__(self, epoch: int, valid_metrics: dict[str, float]) -> None:
         if self.metric not in valid_metrics:
             raise KeyError(f"pruning metric {self.metric!r} is not among the validation metrics {sorted(valid_metrics)}")
         value = float(valid_metrics[self.metric])
         self.trial.report(value, step=epoch)
+        if self.last_epoch is not None and epoch >= self.last_epoch:
+            return
         if self.trial.should_prune():
             raise require_optuna().TrialPruned(f"pruned at epoch {epoch} ({self.metric} {value:.4f})")
 

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._optuna import require_optuna
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed of trial ``number`` in a study seeded ``seed``.
+
+    Mixed by :class:`numpy.random.SeedSequence`, not ``seed + number``: with a sum, the study
+    seeded ``s + 1`` drew exactly the start-up points of the study seeded ``s``, shifted by one
+    trial, so "another seed" was not another sample.
+    """
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
 
 
 def build_sampler(seed: int = 0, startup_trials: int = 10):
     r"""A seeded TPE sampler whose randomness depends on ``(seed, trial.number)``.
 
     One seeded ``TPESampler`` per worker would make every worker of a shared study draw the
-    same random start-up points. Here each trial gets a fresh ``TPESampler(seed=seed + number)``
-    (TPE keeps its history in the study, not in the sampler), so a single worker is
-    reproducible and parallel workers still explore different points.
+    same random start-up points. Here each trial gets a fresh TPE sampler seeded with
+    :func:`trial_seed` ``(seed, number)`` (TPE keeps its history in the study, not in the
+    sampler), so a single worker is reproducible, parallel workers still explore different
+    points, and different seeds give unrelated draws.
+
+    This derivation replaced ``seed + number``: a study started now draws other start-up points
+    than one started before the change with the same seed, and an older study resumed now seeds
+    its remaining trials the new way.
 
     Args:
         seed (int): base seed. (default: ``0``)
         startup_trials (int): random trials before TPE starts modelling. (default: ``10``)
     """
     optuna = require_optuna()
+    if seed < 0:  # SeedSequence (and TPE) take non-negative seeds only
+        raise ValueError(f"sampler seed must be >= 0, got {seed}")
 
     class TrialSeededTPESampler(optuna.samplers.BaseSampler):
         def __init__(self):
@@ -28,7 +47,7 @@ def build_sampler(seed: int = 0, startup_trials: int = 10):
             return optuna.samplers.TPESampler(seed=s, n_startup_trials=self.startup_trials)
 
         def before_trial(self, study, trial):
-            self._inner = self._make(self.seed + trial.number)
+            self._inner = self._make(trial_seed(self.seed, trial.number))
             self._inner.before_trial(study, trial)
 
         def infer_relative_search_space(self, study, trial):

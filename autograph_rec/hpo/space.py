@@ -10,12 +10,19 @@ A space file maps dotted :class:`~autograph_rec.config.RunConfig` keys to distri
       model.params.ssl_lambda: {type: float, low: 0.001, high: 0.5, log: true, when: {model.name: sgl}}
 
 Parameters are sampled in file order; ``when`` makes a parameter conditional on the value of
-another key (sampled earlier in the file, or else taken from the base config).
+another key: a parameter of the space, which must then be declared earlier in the file, or any
+other config key, read from the base config.
+
+PyYAML reads ``1e-4`` (no dot) as a string (YAML 1.1). Float bounds, and choices of float config
+fields, are read as the numbers they mean; so are the choices and ``when`` values of the free-form
+``model.params.*`` keys that look like ``1e-4`` (nothing else tells them apart from text).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import decimal
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +32,9 @@ from ..config import ConfigError, RunConfig, _coerce, read_yaml
 
 _FREE_MAPPINGS = {("model", "params"), ("data", "columns")}
 _SCALARS = (type(None), bool, int, float, str)
+# a number in exponent notation, which YAML 1.1 leaves a string unless it has a dot and a signed
+# exponent ("1e-4", "1.0e5")
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class SpaceError(ValueError):
@@ -100,7 +110,9 @@ def parse_space(data: Any) -> SearchSpace:
 
     Raises:
         SpaceError: an unknown config key, an unknown or missing field, ``low > high``, a
-            bound or choice of the wrong type, empty ``choices``, or a ``when`` on an unknown key.
+            bound or choice of the wrong type, empty ``choices``, a ``step`` that does not
+            divide ``high - low``, or a ``when`` on an unknown key or on a parameter declared
+            later in the space.
     """
     if not isinstance(data, dict):
         raise SpaceError(f"a search space is a mapping with 'params' (and optionally 'metric'), got {type(data).__name__}")
@@ -116,7 +128,23 @@ def parse_space(data: Any) -> SearchSpace:
     params = []
     for name, spec in raw_params.items():
         params.append(_parse_param(str(name), spec, seen=[p.name for p in params]))
+    _check_when_order(params)
     return SearchSpace(params, metric)
+
+
+def _check_when_order(params: list[Param]) -> None:
+    """Refuse a ``when`` on a parameter of the space that is not sampled before it.
+
+    :func:`~autograph_rec.hpo.suggest_config` samples in file order, so such a condition would be
+    evaluated against the base config's value and the parameter (silently) never sampled, or
+    always.
+    """
+    order = {p.name: i for i, p in enumerate(params)}
+    for i, param in enumerate(params):
+        for key in param.when:
+            if order.get(key, -1) > i:
+                raise SpaceError(f"parameter {param.name!r}: 'when' refers to {key!r}, which is sampled later; "
+                                 f"declare {key!r} before {param.name!r}")
 
 
 def _parse_param(name: str, spec: Any, seen: list[str]) -> Param:
@@ -136,11 +164,12 @@ def _parse_param(name: str, spec: Any, seen: list[str]) -> Param:
         choices = spec.get("choices")
         if not isinstance(choices, list) or not choices:
             raise SpaceError(f"parameter {name!r}: 'choices' must be a non-empty list, got {choices!r}")
+        choices = [_free_number(name, choice) for choice in choices]
         for choice in choices:
             if not isinstance(choice, _SCALARS):
                 raise SpaceError(f"parameter {name!r}: choice {choice!r} is not a scalar (null, bool, int, float, str)")
             _check_value(name, tp, choice)
-        return CategoricalParam(name, list(choices), when)
+        return CategoricalParam(name, choices, when)
     low, high = _bound(name, spec, "low", kind), _bound(name, spec, "high", kind)
     if low > high:
         raise SpaceError(f"parameter {name!r}: low ({low}) > high ({high})")
@@ -156,6 +185,7 @@ def _parse_param(name: str, spec: Any, seen: list[str]) -> Param:
             raise SpaceError(f"parameter {name!r}: 'step' must be a positive {kind}, got {step!r}")
         if log and (kind == "float" or step != 1):
             raise SpaceError(f"parameter {name!r}: 'step' and 'log' cannot be combined")
+        _check_step_divides(name, low, high, step)
     for bound in (low, high):  # a float parameter must fit a float field (not an int or a text one)
         coerced = _check_value(name, tp, float(bound) if kind == "float" else bound)
         if isinstance(coerced, str):
@@ -179,6 +209,27 @@ def _bound(name: str, spec: dict, key: str, kind: str):
     return value
 
 
+def _check_step_divides(name: str, low, high, step) -> None:
+    """Refuse a ``step`` that does not divide ``high - low``: Optuna would only warn and lower
+    ``high`` to the last point of the grid, so the study would search a narrower range than declared."""
+    # decimal arithmetic on the written values, as Optuna's own check (0.3 - 0.1 is not 0.2 in floats)
+    span = decimal.Decimal(str(high)) - decimal.Decimal(str(low))
+    grid = decimal.Decimal(str(step))
+    if span % grid != 0:
+        last = decimal.Decimal(str(low)) + (span // grid) * grid
+        raise SpaceError(f"parameter {name!r}: 'step' {step} does not divide high - low ({high} - {low}); "
+                         f"the search would stop at {last}: change 'step', 'low' or 'high'")
+
+
+def _free_number(key: str, value: Any) -> Any:
+    """``value`` as a float if ``key`` is a free-form ``model.params.*`` key and ``value`` a string
+    like ``"1e-4"`` that YAML 1.1 did not read as a number (typed keys are coerced by their type;
+    ``data.columns.*`` values are column names, always text)."""
+    if key.startswith("model.params.") and isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
 def _parse_when(name: str, when: Any, seen: list[str]) -> dict[str, list[Any]]:
     if when is None:
         return {}
@@ -189,6 +240,8 @@ def _parse_when(name: str, when: Any, seen: list[str]) -> dict[str, list[Any]]:
         key = str(key)
         tp = field_type(key, context=f"parameter {name!r}: 'when' key")
         accepted = accepted if isinstance(accepted, list) else [accepted]
+        # the same reading as the choices of that key, or a sampled 1e-1 would never match '1e-1'
+        accepted = [_free_number(key, value) for value in accepted]
         for value in accepted:
             _check_value(key, tp, value, context=f"parameter {name!r}: 'when'")
         out[key] = accepted

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ._optuna import require_optuna
-from .objective import PipelineObjective, run_config, stage_lock
+from .objective import PipelineObjective, best_dir, config_digest, run_config, stage_lock
 from .pruning import build_pruner
 from .sampler import build_sampler
 from .space import SearchSpace, load_space
@@ -61,9 +61,11 @@ def tune(
     r"""Run (or join, or resume) a study until it has ``n_trials`` complete or pruned trials.
 
     The objective is the best-epoch **validation** ``metric`` (the space's ``metric``, else
-    ``train.metric``); the study never reads a test metric. Test metrics are reported only for
-    the best config, retrained once at the end into ``<output>/best/``, with ``best.yaml`` (its
-    full config) and ``best_metrics.json`` (validation and test metrics) in ``output``.
+    ``train.metric``); the study never reads a test metric, and a study keeps the metric it was
+    created with. Test metrics are reported only for the best config, retrained once at the end
+    into ``<output>/best/<study name>/``, which also holds ``best.yaml`` (its full config) and
+    ``best_metrics.json`` (validation and test metrics). The best config is the one its trial
+    trained (kept in the study), not one rebuilt from the current ``space`` and ``base_config``.
 
     Several workers may run this on one study at once (same ``storage`` and ``study_name``): the
     count is shared, a worker never starts a trial the count no longer needs, and a worker
@@ -73,8 +75,10 @@ def tune(
     Args:
         space (SearchSpace or str): the space, or a YAML file of it.
         base_config (RunConfig, optional): everything not tuned. (default: ``RunConfig()``)
-        output (str or Path): tune directory: ``study.db`` (the default storage), ``trials/``,
-            shared ``stages/``, ``best.yaml``, ``best/``, ``best_metrics.json``.
+        output (str or Path): tune directory: ``study.db`` (the default storage), shared
+            ``stages/``, and per study ``trials/<study name>/<number>/`` and
+            ``best/<study name>/`` (so several studies can share one directory; a study name
+            that is not a plain file name gets a sanitised folder name with a hash).
         n_trials (int): complete + pruned trials the study should reach (all workers together).
         storage (str, optional): database URL, e.g. ``postgresql://user@host/db``; default
             ``sqlite:///<output>/study.db``.
@@ -86,6 +90,10 @@ def tune(
         grace_period (int, optional): silence after which a trial's worker counts as dead.
             (default: ``2 * heartbeat_interval``)
         progress (bool): progress bar while retraining the best config.
+
+    Raises:
+        ValueError: the study exists with another objective metric; or its best trial (from
+            an older version, which did not store its config) tuned a key the space no longer has.
     """
     optuna = require_optuna()
     space = load_space(space) if isinstance(space, (str, Path)) else space
@@ -104,8 +112,7 @@ def tune(
         direction="maximize",
         load_if_exists=True,
     )
-    if "metric" not in study.user_attrs:
-        study.set_user_attr("metric", f"valid {metric}")
+    _check_study_metric(study, f"valid {metric}")
     objective = PipelineObjective(space, base, output)
     start = time.perf_counter()
     _run_until(study, objective, n_trials, poll=min(2.0, heartbeat_interval / 2))
@@ -114,8 +121,9 @@ def tune(
         best = study.best_trial
     except ValueError:
         raise RuntimeError(f"study {study_name!r} has no complete trial (counts {counts})") from None
-    best_config = replace(suggest_config(optuna.trial.FixedTrial(best.params), space, base), output=str(output / "best"))
-    best_config.to_yaml(output / "best.yaml")
+    best_config = replace(_trial_config(best, space, base, study_name), output=str(best_dir(output, study_name)))
+    Path(best_config.output).mkdir(parents=True, exist_ok=True)
+    best_config.to_yaml(Path(best_config.output) / "best.yaml")
     result = TuneResult(study_name, _redact(url), metric, best.number, float(best.value), dict(best.params),
                         best_config, counts, time.perf_counter() - start, *_trial_timing(study))
     if retrain:
@@ -124,20 +132,31 @@ def tune(
 
 
 def retrain_best(result: TuneResult, output: str | Path, progress: bool = False) -> dict[str, Any]:
-    """Train the best config once into ``<output>/best/`` and write ``best_metrics.json`` with its
-    validation and TEST metrics; a worker finding that file for the same trial reuses it."""
+    """Train the best config once into its ``output`` (``<output>/best/<study name>/``) and write
+    ``best_metrics.json`` there with its validation and TEST metrics.
+
+    A worker finding that file reuses it only if it is the retraining of the same thing: same
+    study, storage, trial, parameters and config (by :func:`~autograph_rec.hpo.objective.config_digest`);
+    a recreated study, another database or a changed config is retrained.
+    """
     output = Path(output)
-    path = output / "best_metrics.json"
+    path = Path(result.best_config.output) / "best_metrics.json"
+    identity = {
+        "study": result.study_name,
+        "storage": result.storage,
+        "trial": result.best_trial,
+        # through JSON, as read back from the file (tuples become lists)
+        "params": json.loads(json.dumps(result.best_params)),
+        "config_sha256": config_digest(result.best_config),
+    }
     with stage_lock(output):
         if path.is_file():
             done = json.loads(path.read_text())
-            if done.get("study") == result.study_name and done.get("trial") == result.best_trial:
+            if all(done.get(key) == value for key, value in identity.items()):
                 return done
         train, stages = run_config(result.best_config, output / "stages", progress=progress)
         payload = {
-            "study": result.study_name,
-            "trial": result.best_trial,
-            "params": result.best_params,
+            **identity,
             "metric": result.metric,
             "study_best_valid": result.best_value,
             "valid": train.valid,
@@ -207,19 +226,66 @@ def _trial_timing(study) -> tuple[float, tuple[str, str] | None]:
     return seconds, span
 
 
+def _check_study_metric(study, objective: str) -> None:
+    """Record the study's objective (``valid ndcg@20``) when it is new; refuse to extend a study
+    whose trials were scored on another metric (their values would be compared with ours)."""
+    recorded = study.user_attrs.get("metric")
+    if recorded is None:
+        study.set_user_attr("metric", objective)
+    elif recorded != objective:
+        raise ValueError(f"study {study.study_name!r} maximises {recorded!r}, but this run's objective is "
+                         f"{objective!r}: use the space metric (or train.metric) {recorded.split()[-1]!r}, "
+                         f"or another study name")
+
+
+def _trial_config(best, space: SearchSpace, base: RunConfig, study_name: str) -> RunConfig:
+    """The config ``best`` trained, from its ``config`` user attribute.
+
+    A trial from a version that did not store it is rebuilt from its parameters with the current
+    ``space`` and ``base`` (the old behaviour), which is right only if neither changed since: a
+    parameter the space no longer defines is an error rather than silently dropped.
+    """
+    record = best.user_attrs.get("config")
+    if record is not None:
+        try:
+            return RunConfig.from_dict(record)
+        except ValueError as exc:  # ConfigError: the config format changed since the trial ran
+            raise ValueError(f"study {study_name!r}: the stored config of best trial {best.number} "
+                             f"no longer loads: {exc}") from None
+    dropped = sorted(set(best.params) - set(space.names))
+    if dropped:
+        raise ValueError(f"study {study_name!r}: best trial {best.number} tuned {dropped}, which the current "
+                         f"space does not define, and (run by an older version) has no stored config; "
+                         f"resume with a space that defines them, or start a new study")
+    logger.warning("study %r: best trial %d has no stored config (older version); rebuilding it from its "
+                   "parameters, the current space and the base config", study_name, best.number)
+    return suggest_config(require_optuna().trial.FixedTrial(best.params), space, base)
+
+
 def _check_metric(metric: str, base: RunConfig) -> None:
     name, _, k = metric.partition("@")
     if name not in base.eval.metrics or not k.isdigit() or int(k) not in base.eval.ks:
         raise ValueError(f"objective metric {metric!r} is not evaluated: eval.metrics={base.eval.metrics}, eval.ks={base.eval.ks}")
 
 
+_PASSWORD_QUERY_KEYS = {"password", "passwd"}
+
+
 def _redact(url: str) -> str:
-    """The URL without its password (for logs and result files)."""
-    if "://" in url and "@" in url.split("://", 1)[1]:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
-    return url
+    """The database URL without its password, in the user part or in a ``password`` query
+    parameter (for logs and result files); a string that is no URL comes back unchanged."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url
+    hidden = {key: "***" for key in parsed.query if key.lower() in _PASSWORD_QUERY_KEYS}
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    # the query is rendered percent-encoded: show the mask as typed
+    return parsed.render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 def tune_summary(result: TuneResult) -> dict[str, Any]:

@@ -152,7 +152,8 @@ def test_two_workers_share_a_postgres_study_and_survive_a_killed_worker(postgres
     workers = {t.user_attrs.get("worker", "").rsplit(":", 1)[-1] for t in trials}
     assert {str(survivor.pid), str(victim.pid)} <= workers
     out = (tmp_path / "a.log").read_text()
-    assert "best trial" in out and (tmp_path / "a" / "best.yaml").is_file() and (tmp_path / "a" / "best_metrics.json").is_file()
+    best = tmp_path / "a" / "best" / "shared"  # the best files are per study
+    assert "best trial" in out and (best / "best.yaml").is_file() and (best / "best_metrics.json").is_file()
 
 
 def _wait_for_running_trial(url: str, proc: subprocess.Popen, deadline: float) -> int:

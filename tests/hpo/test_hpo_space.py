@@ -68,6 +68,16 @@ def test_shipped_spaces_parse():
     (_space(**{"train.lr": 0.01}), "expected a mapping"),
     (_space(**{"train.lr": {"type": "float", "low": 0.1, "high": 1, "when": {"model.nme": "sgl"}}}), "'when' key 'model.nme': unknown config key"),
     (_space(**{"train.lr": {"type": "float", "low": 0.1, "high": 1, "when": "sgl"}}), "'when' must be a mapping"),
+    # a condition on a parameter sampled later was evaluated against the base config instead
+    (_space(**{"model.params.ssl_lambda": {"type": "float", "low": 0.01, "high": 0.5, "when": {"model.name": "sgl"}},
+               "model.name": {"type": "categorical", "choices": ["lightgcn", "sgl"]}}),
+     "parameter 'model.params.ssl_lambda': 'when' refers to 'model.name', which is sampled later; "
+     "declare 'model.name' before 'model.params.ssl_lambda'"),
+    # Optuna would only warn and search [0.1, 0.1] / [1, 3]
+    (_space(**{"train.lr": {"type": "float", "low": 0.1, "high": 0.2, "step": 0.5}}),
+     "parameter 'train.lr': 'step' 0.5 does not divide high - low (0.2 - 0.1)"),
+    (_space(**{"model.num_layers": {"type": "int", "low": 1, "high": 4, "step": 2}}),
+     "parameter 'model.num_layers': 'step' 2 does not divide high - low (4 - 1); the search would stop at 3"),
     ({"params": {}}, "'params' must be a non-empty mapping"),
     ({"parms": {"train.lr": {"type": "float", "low": 0.1, "high": 1}}}, "unknown top-level field(s) ['parms']"),
     ({"metric": "ndcg", "params": {"train.lr": {"type": "float", "low": 0.1, "high": 1}}}, "metric must look like 'ndcg@20'"),
@@ -77,6 +87,40 @@ def test_invalid_spaces_name_the_problem(space, message):
     with pytest.raises(SpaceError) as err:
         parse_space(space)
     assert message in str(err.value)
+
+
+def test_step_on_the_grid_is_accepted():
+    # decimal arithmetic: in floats 0.3 - 0.1 is not a multiple of 0.1
+    space = parse_space(_space(**{"train.reg_weight": {"type": "float", "low": 0.1, "high": 0.3, "step": 0.1},
+                                  "model.num_layers": {"type": "int", "low": 1, "high": 5, "step": 2}}))
+    assert [p.step for p in space.params] == [0.1, 2]
+
+
+def test_when_on_an_earlier_parameter_or_a_base_key_is_accepted():
+    space = parse_space(_space(**{
+        "model.name": {"type": "categorical", "choices": ["lightgcn", "sgl"]},
+        "model.params.ssl_lambda": {"type": "float", "low": 0.01, "high": 0.5, "when": {"model.name": "sgl"}},
+        "train.lr": {"type": "float", "low": 0.001, "high": 0.1, "when": {"train.epochs": 6}},  # not in the space
+    }))
+    assert space.params[1].when == {"model.name": ["sgl"]}
+
+
+def test_model_params_choices_read_yaml_1_1_numbers(tmp_path):
+    # PyYAML reads 1e-1 (no dot) as the string '1e-1'; a backbone then got tau='1e-1' and failed
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        "params:\n"
+        "  model.params.tau: {type: categorical, choices: [1e-1, 2E-1, 0.5, auto]}\n"
+        "  model.params.ssl_lambda: {type: float, low: 0.01, high: 0.1, when: {model.params.tau: 1e-1}}\n"
+        "  data.columns.user: {type: categorical, choices: [1e5, uid]}\n"
+    )
+    tau, ssl, column = load_space(path).params
+    assert tau.choices == [0.1, 0.2, 0.5, "auto"] and all(type(c) is float for c in tau.choices[:3])
+    assert ssl.when == {"model.params.tau": [0.1]}  # read the same way, so it still matches
+    assert column.choices == ["1e5", "uid"]  # column names stay text
+    config = suggest_config(optuna.trial.FixedTrial({"model.params.tau": 0.1, "model.params.ssl_lambda": 0.05,
+                                                     "data.columns.user": "uid"}), load_space(path))
+    assert config.model.params == {"tau": 0.1, "ssl_lambda": 0.05}
 
 
 def test_load_space_names_the_file(tmp_path):

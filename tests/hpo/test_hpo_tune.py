@@ -32,7 +32,8 @@ def test_embedded_storage_best_config_and_resume(base_config, tmp_path):
     study = _load(out)
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
     assert second.counts == {"complete": 4, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
-    assert {t.user_attrs["run_dir"] for t in study.trials} == {str(out / "trials" / f"{i:04d}") for i in range(4)}
+    # trials/<study name>/<number>: several studies can share one output folder
+    assert {t.user_attrs["run_dir"] for t in study.trials} == {str(out / "trials" / "autograph-rec" / f"{i:04d}") for i in range(4)}
     # trials never compute test metrics: selection cannot see them even by accident
     for t in study.trials:
         assert json.loads((Path(t.user_attrs["run_dir"]) / "metrics.json").read_text())["test"] == {}
@@ -45,15 +46,16 @@ def test_embedded_storage_best_config_and_resume(base_config, tmp_path):
     assert third.trial_span == second.trial_span and second.trial_span[0] == first.trial_span[0]
     assert first.trial_span[0] <= first.trial_span[1] <= second.trial_span[1]
 
-    best = RunConfig.from_yaml(out / "best.yaml")  # the full config of the best trial
+    best_dir = out / "best" / "autograph-rec"  # best files per study too
+    best = RunConfig.from_yaml(best_dir / "best.yaml")  # the full config of the best trial
     assert best.train.lr == pytest.approx(second.best_params["train.lr"])
     assert best.model.num_layers == second.best_params["model.num_layers"]
     assert best.train.metric == "ndcg@20" and best.data.path == base_config.data.path
-    metrics = json.loads((out / "best_metrics.json").read_text())
+    metrics = json.loads((best_dir / "best_metrics.json").read_text())
     assert metrics["trial"] == second.best_trial and set(metrics) >= {"valid", "test", "params"}
     # the retrained best config reproduces the trial's validation score; test is reported apart
     assert metrics["valid"]["ndcg@20"] == pytest.approx(second.best_value, abs=1e-6)
-    assert "ndcg@20" in metrics["test"] and (out / "best" / "metrics.json").is_file()
+    assert "ndcg@20" in metrics["test"] and (best_dir / "metrics.json").is_file()
 
 
 def test_same_seed_same_trials(base_config, tmp_path):
@@ -74,7 +76,9 @@ def test_pruning_really_prunes(base_config, tmp_path, pruner):
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert pruned, f"no trial pruned by {pruner}: {result.counts}"
     assert result.counts["complete"] + result.counts["pruned"] == 14
-    assert all(max(t.intermediate_values) < 8 for t in pruned)  # stopped before the last epoch
+    # pruning saves epochs: every pruned trial stopped before the last one (a trial that reached
+    # it is complete, and pruning it would only discard its result)
+    assert all(max(t.intermediate_values) < 8 for t in pruned)
 
 
 def test_pruning_hook_reports_and_raises():
@@ -90,6 +94,10 @@ def test_pruning_hook_reports_and_raises():
     assert trial.storage.get_trial(trial._trial_id).intermediate_values == {1: 0.1}
     with pytest.raises(KeyError, match="recall@20"):
         OptunaPruningHook(trial, "recall@20")(2, {"ndcg@20": 0.1})
+    # the final epoch is reported, never pruned: the trial is complete
+    last = study.ask()
+    OptunaPruningHook(last, "ndcg@20", last_epoch=1)(1, {"ndcg@20": 0.1})
+    assert last.storage.get_trial(last._trial_id).intermediate_values == {1: 0.1}
 
 
 def test_cli_tune_prints_best_and_rejects_bad_space(clustered_data, tmp_path, capsys):
@@ -101,7 +109,9 @@ def test_cli_tune_prints_best_and_rejects_bad_space(clustered_data, tmp_path, ca
         args += ["--set", item]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "best trial" in out and "train.lr:" in out and "test" in out and (tmp_path / "cli" / "best.yaml").is_file()
+    assert "best trial" in out and "train.lr:" in out and "test" in out
+    assert f"full config -> {tmp_path / 'cli' / 'best' / 'autograph-rec'}/best.yaml" in out
+    assert (tmp_path / "cli" / "best" / "autograph-rec" / "best.yaml").is_file()
 
     space.write_text("params:\n  train.lr: {type: float, low: 1, high: 0.1}\n")
     assert main(args) == 2
@@ -133,4 +143,5 @@ def test_two_local_workers_share_the_embedded_study(clustered_data, tmp_path):
         if t.state.name == "FAIL":
             assert t.user_attrs.get("surplus") and not t.params, t
     assert all("best trial" in out for out in outputs)
-    assert json.loads((tmp_path / "out" / "best_metrics.json").read_text())["trial"] == study.best_trial.number
+    best_metrics = tmp_path / "out" / "best" / "autograph-rec" / "best_metrics.json"
+    assert json.loads(best_metrics.read_text())["trial"] == study.best_trial.number
