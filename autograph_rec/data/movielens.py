@@ -11,7 +11,7 @@ from .build import dataset_from_frame
 from .dataset import InteractionDataset
 from .readers import ensure_integer_ids, read_delimited
 from .sources import locate
-from .tabular import _check_ratings, _check_timestamps
+from .tabular import check_ratings, check_timestamps
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def _check_rating_columns(ratings, path: Path) -> None:
     """Reject ratings and timestamps that their float32 / int64 columns cannot hold, at their
     file line (a timestamp of 1e30 became -2**63 and sorted first in a temporal split)."""
     # same checks as CSV input; row r of a MovieLens ratings file (no header) is line r + 1
-    _check_ratings(ratings["rating"].to_numpy(dtype=float), "rating", str(path), 1)
-    _check_timestamps(ratings["timestamp"].to_numpy(dtype=float), "timestamp", str(path), 1)
+    check_ratings(ratings["rating"].to_numpy(dtype=float), "rating", str(path), 1)
+    check_timestamps(ratings["timestamp"].to_numpy(dtype=float), "timestamp", str(path), 1)
 
 
 def load_movielens_100k(data_dir: str | Path | None = None, download: bool = True, duplicates: str = "last") -> InteractionDataset:

@@ -96,14 +96,14 @@ def from_dataframe(
                     line=row + first_line if first_line else None,
                 )
             if role == "timestamp":
-                _check_timestamps(values.to_numpy(dtype=float), mapping[role], source, first_line)
+                check_timestamps(values.to_numpy(dtype=float), mapping[role], source, first_line)
             else:
-                _check_ratings(values.to_numpy(dtype=float), mapping[role], source, first_line)
+                check_ratings(values.to_numpy(dtype=float), mapping[role], source, first_line)
             out[role] = values
     return dataset_from_frame(name, out, user_features, item_features, domain, duplicates, source)
 
 
-def _check_timestamps(values: np.ndarray, column: str, source: str, first_line: int | None) -> None:
+def check_timestamps(values: np.ndarray, column: str, source: str, first_line: int | None) -> None:
     """Timestamps are stored as int64: reject values outside it (1e30 became -2**63, reordering a
     temporal split) and say when fractions are dropped (1.2 and 1.7 both become 1, a tie)."""
     out_of_range = np.abs(values) >= 2.0 ** 63
@@ -118,7 +118,7 @@ def _check_timestamps(values: np.ndarray, column: str, source: str, first_line: 
                        source, int(fractional.sum()), column, float(values[int(fractional.argmax())]))
 
 
-def _check_ratings(values: np.ndarray, column: str, source: str, first_line: int | None) -> None:
+def check_ratings(values: np.ndarray, column: str, source: str, first_line: int | None) -> None:
     """Ratings are stored as float32: reject finite values beyond its range, which became inf
     there (and, like an inf in the file, passed every min_rating threshold)."""
     out_of_range = np.abs(values) > np.finfo(np.float32).max
