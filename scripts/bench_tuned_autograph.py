@@ -173,7 +173,8 @@ def run_variant(args, model: str, variant: str) -> dict:
     return {"model": model, "variant": variant, "space": space, "counts": result.counts,
             "search_seconds": result.trial_seconds, "search_span": result.trial_span,
             "best_trial": result.best_trial, "best_valid": result.best_value, "best_params": result.best_params,
-            "retrained": rows}
+            # the exact config the best trial trained (retrain_tuned.py rebuilds it from this when present)
+            "best_config": {**result.best_config.to_dict(), "output": None}, "retrained": rows}
 
 
 def child_argv(args, model: str, variant: str) -> list[str]:

@@ -31,13 +31,18 @@ from _bench import header, mean_std, pct_change, write_result  # noqa: E402
 
 
 def best_config(study_args: SimpleNamespace, record: dict):
-    """The ``RunConfig`` the study's best trial trained, built as the study built it."""
+    """The ``RunConfig`` the study's best trial trained: as recorded (result files written since
+    2026-12-04 keep it), else rebuilt from the study's base config and best parameters as the
+    study built it (current defaults fill what neither sets)."""
     import optuna
 
+    from autograph_rec.config import RunConfig
     from autograph_rec.hpo.space import parse_space
     from autograph_rec.hpo.suggest import suggest_config
     from bench_tuned_autograph import base_config
 
+    if record.get("best_config"):
+        return RunConfig.from_dict(record["best_config"])
     base = base_config(study_args, record["model"], record["variant"])
     return suggest_config(optuna.trial.FixedTrial(record["best_params"]), parse_space(record["space"]), base)
 

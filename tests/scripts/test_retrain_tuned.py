@@ -27,3 +27,14 @@ def test_table_sets_recorded_and_new_changes_side_by_side(load_script):
              "now": [0.19, 0.21]}]
     line = rt.table(rows).splitlines()[-1]
     assert line == "| sgl | none | num_layers=4 | 0.2200 ± 0.0000 | 0.2000 ± 0.0141 | +10.0 % | +0.0 % |"
+
+
+def test_a_recorded_best_config_is_used_as_it_is(load_script):
+    from autograph_rec.config import RunConfig
+
+    rt = load_script("retrain_tuned")
+    recorded = RunConfig().with_overrides(["model.name=ngcf", "train.lr=0.0042", "autograph.view_factor_weight=null"])
+    record = {"model": "ngcf", "variant": "none", "space": {"params": {}}, "best_params": {},
+              "best_config": {**recorded.to_dict(), "output": None}}
+    config = rt.best_config(SimpleNamespace(), record)  # no study arguments needed
+    assert config.to_dict() == {**recorded.to_dict(), "output": None}
