@@ -111,7 +111,8 @@ def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict
     if variant == "vanilla":
         result = run_training(RunConfig().with_overrides(sets), progress=False)
     else:
-        # every seed shares one profile/vector cache folder per LLM, so only training-side stages rerun
+        # each run builds its stages in its own folder; LLM responses and sentence vectors come from
+        # the shared caches ($AUTOGRAPH_REC_CACHE, --llm-cache), so a run repeats only the quantizer and training
         result = AutoGraphPipeline(RunConfig().with_overrides(sets), progress=False).run()
     row = {"model": model, "variant": variant, "seed": seed, **result.to_json()}
     done_file.parent.mkdir(parents=True, exist_ok=True)
