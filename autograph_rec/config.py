@@ -307,6 +307,35 @@ class RunConfig:
             node[parts[-1]] = value
         return RunConfig.from_dict(data)
 
+    def with_host_settings(self, host: "RunConfig", keep: typing.Iterable[str] = ()) -> "RunConfig":
+        """This config with the :data:`HOST_KEYS` of ``host``: what a run computes from here,
+        where and with what resources it runs from ``host``.
+
+        A config recorded on one machine (a tuned trial's, rerun by another worker) names that
+        machine's device, thread count, data folder and caches; rerunning it elsewhere should use
+        the local ones. Keys in ``keep`` (e.g. the ones a search space tuned) stay as recorded.
+        """
+        data, local = self.to_dict(), host.to_dict()
+        for key in HOST_KEYS:
+            if key in keep:
+                continue
+            section, name = key.split(".")
+            data[section][name] = local[section][name]
+        return RunConfig.from_dict(data)
+
+
+#: ``section.key`` settings that say where and with what resources a run executes (device,
+#: threads, data folder, caches, server, batch sizes of inference) rather than what it computes.
+#: :meth:`RunConfig.with_host_settings` takes them from the rerunning machine, and a tuned
+#: config's identity (:func:`autograph_rec.hpo.objective.config_digest`) leaves them out.
+HOST_KEYS: tuple[str, ...] = (
+    "data.data_dir", "data.download",
+    "train.device", "train.num_threads", "train.keep_freed_memory",
+    "eval.batch_size",
+    "llm.cache", "llm.base_url", "llm.api_key_env", "llm.batch_size",
+    "encode.batch_size",
+)
+
 
 class ConfigError(ValueError):
     """A configuration value or key is invalid; the message names the key."""

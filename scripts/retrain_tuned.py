@@ -32,7 +32,7 @@ from _bench import header, mean_std, pct_change, write_result  # noqa: E402
 
 def best_config(study_args: SimpleNamespace, record: dict):
     """The ``RunConfig`` the study's best trial trained: as recorded (result files written since
-    2026-12-04 keep it), else rebuilt from the study's base config and best parameters as the
+    2026-12-04 keep it) with this run's host settings, else rebuilt from the study's base config and best parameters as the
     study built it (current defaults fill what neither sets)."""
     import optuna
 
@@ -41,9 +41,10 @@ def best_config(study_args: SimpleNamespace, record: dict):
     from autograph_rec.hpo.suggest import suggest_config
     from bench_tuned_autograph import base_config
 
-    if record.get("best_config"):
-        return RunConfig.from_dict(record["best_config"])
     base = base_config(study_args, record["model"], record["variant"])
+    if record.get("best_config"):
+        # as recorded, with this run's machine settings (threads, data folder, caches)
+        return RunConfig.from_dict(record["best_config"]).with_host_settings(base, keep=record["best_params"])
     return suggest_config(optuna.trial.FixedTrial(record["best_params"]), parse_space(record["space"]), base)
 
 

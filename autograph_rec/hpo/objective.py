@@ -12,7 +12,7 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
-from ..config import RunConfig
+from ..config import HOST_KEYS, RunConfig
 from ..pipeline import AutoGraphPipeline
 from ..train import TrainResult
 from ._optuna import require_optuna
@@ -55,8 +55,13 @@ def config_record(config: RunConfig) -> dict:
 
 
 def config_digest(config: RunConfig) -> str:
-    """A hash of ``config`` without its ``output``: equal for equal configs wherever they run."""
-    return hashlib.sha256(json.dumps(config_record(config), sort_keys=True).encode()).hexdigest()[:16]
+    """A hash of ``config`` without its ``output`` and its :data:`~autograph_rec.config.HOST_KEYS`
+    (device, threads, caches, ...): equal for equal configs wherever, and on whatever machine, they run."""
+    data = config_record(config)
+    for key in HOST_KEYS:
+        section, name = key.split(".")
+        data[section].pop(name, None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @contextlib.contextmanager

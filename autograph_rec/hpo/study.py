@@ -239,7 +239,8 @@ def _check_study_metric(study, objective: str) -> None:
 
 
 def _trial_config(best, space: SearchSpace, base: RunConfig, study_name: str) -> RunConfig:
-    """The config ``best`` trained, from its ``config`` user attribute.
+    """The config ``best`` trained, from its ``config`` user attribute, with this worker's
+    :data:`~autograph_rec.config.HOST_KEYS` (from ``base``).
 
     A trial from a version that did not store it is rebuilt from its parameters with the current
     ``space`` and ``base`` (the old behaviour), which is right only if neither changed since: a
@@ -248,10 +249,13 @@ def _trial_config(best, space: SearchSpace, base: RunConfig, study_name: str) ->
     record = best.user_attrs.get("config")
     if record is not None:
         try:
-            return RunConfig.from_dict(record)
+            stored = RunConfig.from_dict(record)
         except ValueError as exc:  # ConfigError: the config format changed since the trial ran
             raise ValueError(f"study {study_name!r}: the stored config of best trial {best.number} "
                              f"no longer loads: {exc}") from None
+        # the trial may have run on another worker: its device, threads and caches are that
+        # machine's; this worker retrains with its own (unless the space tuned one of them)
+        return stored.with_host_settings(base, keep=space.names)
     dropped = sorted(set(best.params) - set(space.names))
     if dropped:
         raise ValueError(f"study {study_name!r}: best trial {best.number} tuned {dropped}, which the current "

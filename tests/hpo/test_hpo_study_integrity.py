@@ -61,6 +61,34 @@ def test_best_config_is_the_trained_one_after_the_space_and_base_change(fast_con
                                                               evaluate_test=best.train.evaluate_test)) == best
 
 
+def test_best_config_takes_this_workers_host_settings(fast_config, tmp_path):
+    out = tmp_path / "tune"
+    first_host = fast_config.with_overrides(["train.num_threads=1", "encode.batch_size=8", "llm.cache=/a/cache.sqlite"])
+    tune(parse_space(LR_ONLY), first_host, out, n_trials=1, pruner="none", retrain=False)
+    stored = _load(out).best_trial.user_attrs["config"]
+    assert stored["train"]["num_threads"] == 1 and stored["llm"]["cache"] == "/a/cache.sqlite"
+    # another machine resumes the finished study: it retrains with its own threads and cache ...
+    other_host = fast_config.with_overrides(["train.num_threads=2", "encode.batch_size=32", "llm.cache=/b/cache.sqlite",
+                                             "train.epochs=9"])
+    best = tune(parse_space(LR_ONLY), other_host, out, n_trials=1, pruner="none", retrain=False).best_config
+    assert (best.train.num_threads, best.encode.batch_size, best.llm.cache) == (2, 32, "/b/cache.sqlite")
+    # ... but what the trial computed (epochs, the tuned lr) stays the trial's
+    assert best.train.epochs == 2 and best.train.lr == stored["train"]["lr"]
+    from autograph_rec.hpo.objective import config_digest
+
+    assert config_digest(best) == config_digest(RunConfig.from_dict(stored))  # the same config, wherever it runs
+
+
+def test_a_tuned_host_key_keeps_the_trials_value(fast_config, tmp_path):
+    out = tmp_path / "tune"
+    space = {"metric": "ndcg@20", "params": {"train.lr": LR, "eval.batch_size": {"type": "categorical", "choices": [64, 128]}}}
+    tune(parse_space(space), fast_config, out, n_trials=1, pruner="none", retrain=False)
+    tuned = _load(out).best_trial.params["eval.batch_size"]
+    best = tune(parse_space(space), fast_config.with_overrides(["eval.batch_size=999"]), out, n_trials=1,
+                pruner="none", retrain=False).best_config
+    assert best.eval.batch_size == tuned
+
+
 def test_old_trial_without_config_and_a_dropped_parameter_is_an_error(fast_config, tmp_path):
     out = tmp_path / "tune"
     _old_version_study(out)

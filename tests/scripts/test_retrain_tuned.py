@@ -29,12 +29,19 @@ def test_table_sets_recorded_and_new_changes_side_by_side(load_script):
     assert line == "| sgl | none | num_layers=4 | 0.2200 ± 0.0000 | 0.2000 ± 0.0141 | +10.0 % | +0.0 % |"
 
 
-def test_a_recorded_best_config_is_used_as_it_is(load_script):
+def test_a_recorded_best_config_is_used_with_this_runs_host_settings(load_script):
     from autograph_rec.config import RunConfig
 
     rt = load_script("retrain_tuned")
-    recorded = RunConfig().with_overrides(["model.name=ngcf", "train.lr=0.0042", "autograph.view_factor_weight=null"])
+    recorded = RunConfig().with_overrides(["model.name=ngcf", "train.lr=0.0042", "autograph.view_factor_weight=null",
+                                           "train.num_threads=8", "data.data_dir=/their/data", "train.epochs=40"])
     record = {"model": "ngcf", "variant": "none", "space": {"params": {}}, "best_params": {},
               "best_config": {**recorded.to_dict(), "output": None}}
-    config = rt.best_config(SimpleNamespace(), record)  # no study arguments needed
-    assert config.to_dict() == {**recorded.to_dict(), "output": None}
+    study_args = SimpleNamespace(dataset="ml-100k", dim=64, epochs=300, threads=1, data_dir="/our/data", runs="runs/x",
+                                 llm_cache=None)
+    config = rt.best_config(study_args, record)
+    # what it computes is the record's (its epochs, lr, view weight), not the study arguments' ...
+    assert (config.train.lr, config.train.epochs, config.autograph.view_factor_weight) == (0.0042, 40, None)
+    # ... where it runs is this run's
+    assert (config.train.num_threads, config.data.data_dir) == (1, "/our/data")
+    assert config.with_host_settings(recorded).to_dict() == {**recorded.to_dict(), "output": None}
