@@ -2,7 +2,10 @@
 
 Every variant gets the same training budget and settings (equal tuning effort); the best epoch
 is chosen on validation Recall@20 and test metrics are reported once. Random per-user 80/10/10
-split; seeds vary split, initialisation, sampling and quantizer together.
+split; seeds vary split, initialisation, sampling and quantizer together, unless
+``--split-seed N`` fixes the split (then seeds vary initialisation, sampling and quantizer only:
+SmolLM2 profiles of users depend on the split's training histories, and profiling a new ML-1M
+split costs hours on CPU).
 
     # main table: backbones x {vanilla, +AutoGraph(--llm none), +AutoGraph(--llm smollm2)}
     python scripts/bench_autograph.py --dataset ml-100k --models mf lightgcn ngcf sgl simgcl \\
@@ -47,9 +50,17 @@ ABLATIONS = {  # name -> overrides on top of +AutoGraph(--llm none)
 }
 
 
+def split_seed(args, seed: int) -> int:
+    """The split a run with ``seed`` uses: ``--split-seed`` when given, else ``seed`` itself."""
+    return seed if args.split_seed is None else args.split_seed
+
+
 def base_overrides(args, model: str, seed: int, out: Path) -> list[str]:
-    return protocol_overrides(args.dataset, model, seed=seed, dim=args.dim, epochs=args.epochs,
+    sets = protocol_overrides(args.dataset, model, seed=seed, dim=args.dim, epochs=args.epochs,
                               threads=args.threads, data_dir=args.data_dir) + [f"train.lr={args.lr}", f"output={out}"]
+    # replaced in place (not appended), so a run whose split equals its seed keeps the resume key it
+    # has without --split-seed and is shared with the ordinary runs
+    return [f"data.seed={split_seed(args, seed)}" if s.startswith("data.seed=") else s for s in sets]
 
 
 def setting_overrides(args, variant: str) -> list[str]:
@@ -71,6 +82,8 @@ def run_folder(args, model: str, variant: str, seed: int) -> Path:
     benchmarks can run side by side without overwriting each other's profiles, codes and graphs.
     """
     name = f"{model}-{variant.replace(' ', '_').replace('/', '')}-seed{seed}"
+    if split_seed(args, seed) != seed:  # another split: other profiles and stages, another folder
+        name += f"-split{split_seed(args, seed)}"
     sets = setting_overrides(args, variant)
     if sets:
         name += "-" + stable_hash(sorted(sets))[:8]
@@ -152,6 +165,9 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the result file name")
     parser.add_argument("--only", nargs="+", default=None, help="run only these ablation names (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help="one split for every seed (seeds then vary initialisation, sampling and quantizer); "
+                             "default: each seed its own split")
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--dim", type=int, default=64)
@@ -176,9 +192,16 @@ def main() -> None:
     kind = "ablations" if args.ablations else "main"
     if args.autograph_set:
         kind += "_" + "_".join(x.split("=")[-1] for x in args.autograph_set)
+    if args.split_seed is not None:
+        kind += f"_split{args.split_seed}"
+    if args.split_seed is None:
+        split = f"- split: random per-user 80/10/10; seeds {args.seeds} (split, init, sampling, quantizer)\n"
+    else:
+        split = (f"- split: random per-user 80/10/10, split seed {args.split_seed} for every run; "
+                 f"seeds {args.seeds} (init, sampling, quantizer)\n")
     md = header(
         f"AutoGraph on {args.dataset}: {kind}",
-        f"- split: random per-user 80/10/10; seeds {args.seeds} (split, init, sampling, quantizer)\n"
+        split +
         f"- training: dim {args.dim}, Adam lr {args.lr}, batch 4096, eval every 5 epochs, patience 5, warm-up 20, "
         f"max {args.epochs} epochs; best epoch on validation Recall@20; same settings for every variant\n"
         f"- AutoGraph defaults unless the variant says otherwise: RQ-VAE 3 levels, 2 levels used, aggregation from autograph.aggregation (metapath_mean before 2026-11-22 03:40 UTC, plain after), "

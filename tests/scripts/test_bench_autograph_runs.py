@@ -1,11 +1,13 @@
 """The benchmark's run bookkeeping: folders per setting, resume keys independent of folders."""
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 
-def _args(autograph_set, llm_cache=None):
-    return SimpleNamespace(runs="runs/bench", dataset="ml-100k", autograph_set=autograph_set, llm_cache=llm_cache)
+def _args(autograph_set, llm_cache=None, split_seed=None):
+    return SimpleNamespace(runs="runs/bench", dataset="ml-100k", autograph_set=autograph_set, llm_cache=llm_cache,
+                           split_seed=split_seed, dim=64, epochs=300, threads=1, data_dir=None, lr=5e-3)
 
 
 def test_autograph_overrides_get_their_own_folder_but_vanilla_is_shared(load_script):
@@ -52,3 +54,19 @@ def test_smollm2_rows_made_under_older_profile_checks_are_not_reused(load_script
     assert f"#profiling.checks={bench.CHECKS_VERSION}" in key and bench.CHECKS_VERSION >= 2
     # a row stored before the checks had a version (the old key) does not match
     assert bench.resume_key(sets, "smollm2") != bench.settings_key(sets)
+
+
+def test_a_fixed_split_changes_the_split_only_and_shares_the_run_whose_seed_is_that_split(load_script):
+    bench = load_script("bench_autograph")
+    fixed = _args([], split_seed=0)
+    sets = bench.base_overrides(fixed, "mf", 2, bench.run_folder(fixed, "mf", "none", 2))
+    assert "data.seed=0" in sets and "train.seed=2" in sets and "quantize.seed=2" in sets
+    assert sum(s.startswith("data.seed=") for s in sets) == 1
+    # seed 2 on split 0 is another run than seed 2 on its own split: another folder and key
+    assert bench.run_folder(fixed, "mf", "none", 2).name == "mf-none-seed2-split0"
+    own = bench.base_overrides(_args([]), "mf", 2, bench.run_folder(_args([]), "mf", "none", 2))
+    assert bench.settings_key(sets) != bench.settings_key(own)
+    # seed 0 on split 0 is exactly the ordinary seed-0 run: same folder, same resume key
+    assert bench.run_folder(fixed, "mf", "none", 0) == bench.run_folder(_args([]), "mf", "none", 0)
+    assert bench.settings_key(bench.base_overrides(fixed, "mf", 0, Path("a"))) == \
+        bench.settings_key(bench.base_overrides(_args([]), "mf", 0, Path("a")))
