@@ -222,11 +222,12 @@ class AutoGraphConfig:
             ignores edge weights); ``0`` removes the factors' influence in every mode.
         factor_l2: with batch-scope L2, also regularise the factor embeddings of the batch's
             users and items (otherwise factor rows get no L2 at all).
-        view_factor_weight: ``plain`` aggregation with SGL: the factor edges' weight in its
-            edge-dropout views (``null``: ``factor_weight``, as in the main graph). 1.0 was better
-            on validation than ``null`` on MovieLens-100K (SGL, 3 seeds, docs/benchmarks.md §4g).
-            Other backbones draw no views; other aggregations have no factor edges in the
-            backbone's graph, and ignore it.
+        view_factor_weight: ``plain`` aggregation with a contrastive backbone: the factor edges'
+            weight in the graph its views come from — SGL's edge-dropout views, SimGCL's noisy
+            propagation (``null``: ``factor_weight``, as in the main graph). 1.0 was better on
+            validation than ``null`` on MovieLens-100K (SGL and SimGCL, 3 seeds each,
+            docs/benchmarks.md §4g). MF, LightGCN and NGCF have no views; other aggregations have
+            no factor edges in the backbone's graph, and ignore it.
     """
 
     enabled: bool = False

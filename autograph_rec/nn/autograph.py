@@ -99,7 +99,8 @@ class AutoGraph(torch.nn.Module):
     backbone's :meth:`auxiliary_loss` hook on the backbone's own graph: SGL's
     and SimGCL's contrastive terms act on the backbone's embeddings
     (over the augmented graph in ``"plain"`` mode, where SGL's views drop
-    factor edges too), not on the metapath signal.
+    factor edges too and both weigh them by :obj:`view_factor_weight`), not
+    on the metapath signal.
 
     Args:
         backbone (RecommenderBackbone): the backbone, built for
@@ -133,13 +134,16 @@ class AutoGraph(torch.nn.Module):
             and fusion layers, GAT subsample), each component from its own
             stream (see :data:`~autograph_rec.nn.base.SEED_OFFSETS`); defaults
             to the backbone's seed.
-        view_factor_weight (float, optional): ``"plain"`` mode, backbones that
-            draw augmented graph views each epoch (SGL): the factor edges'
-            weight in those views, apart from their weight in the propagation
-            graph; :obj:`None` keeps the graph's weight. Views with heavier
-            factor edges than the main graph make the contrastive task lean
-            on the semantic neighbourhoods (docs/benchmarks.md §4d measures
-            it on SGL). (default: :obj:`None`)
+        view_factor_weight (float, optional): ``"plain"`` mode, backbones
+            with a contrastive (auxiliary) loss: the factor edges' weight in
+            the graph its views come from, apart from their weight in the
+            propagation graph that BPR and scoring use. SGL draws its
+            edge-dropout views from that graph each epoch; SimGCL (and any
+            backbone's :meth:`auxiliary_loss`) receives its adjacency.
+            :obj:`None` keeps the graph's weight. Views with heavier factor
+            edges than the main graph make the contrastive task lean on the
+            semantic neighbourhoods (docs/benchmarks.md §4g measures it on SGL
+            and SimGCL). (default: :obj:`None`)
     """
 
     def __init__(
@@ -221,6 +225,7 @@ class AutoGraph(torch.nn.Module):
         self.project = None
         self.signal_dim = 0
         self._factor_cache: tuple | None = None
+        self._view_adj_cache: tuple | None = None
         generator = self._new_generator()
         if aggregation == "plain":
             aug_ei, aug_ew = _union_edges(graph, self.paths)
@@ -371,7 +376,7 @@ class AutoGraph(torch.nn.Module):
         return {key: value.item() if hasattr(value, "item") else value for key, value in self._settings.items()}
 
     # ------------------------------------------------------------- internals
-    _RUNTIME_STATE = ("_factor_cache",)
+    _RUNTIME_STATE = ("_factor_cache", "_view_adj_cache")
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -387,6 +392,26 @@ class AutoGraph(torch.nn.Module):
     def _backbone_adj(self) -> Tensor:
         edge_index, edge_weight = self._backbone_graph()
         return self.backbone.adjacency(edge_index, edge_weight)
+
+    def _view_adj(self, adj):
+        """The graph argument the backbone's auxiliary (contrastive) loss gets: ``adj`` (the
+        propagation graph's), or in ``"plain"`` mode with a ``view_factor_weight`` the augmented
+        graph with factor edges at that weight, in the backbone's own format (its
+        :meth:`adjacency`). Built once per device and dtype and kept here, outside the backbone's
+        one-slot adjacency cache, which would otherwise rebuild the main graph every batch; not
+        built at all for a backbone without an auxiliary loss."""
+        bb = self.backbone
+        if (self.aggregation != "plain" or self.view_factor_weight is None
+                or type(bb).auxiliary_loss is RecommenderBackbone.auxiliary_loss):
+            return adj
+        key = (str(self._aug_edge_index.device), bb.embedding.weight.dtype)
+        cache = self._view_adj_cache
+        if cache is None or cache[0] != key:
+            main_slot = getattr(bb, "_adj_cache", None)
+            cache = (key, bb.adjacency(self._aug_edge_index, self._view_edge_weight))
+            bb._adj_cache = main_slot  # keep the backbone's cache on the main graph
+            self._view_adj_cache = cache
+        return cache[1]
 
     def _factor_mean_matrices(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         # Row-normalised entity <- factor matrix [N, N] scaled by the factor edge weight, and its
@@ -538,7 +563,7 @@ class AutoGraph(torch.nn.Module):
         elif lambda_reg != 0 and self.factor_l2 and self.num_factors:
             reg = reg + self._factor_l2(nodes, batch, lambda_reg)
         terms["reg"] = reg
-        terms.update(bb.auxiliary_loss(bb_adj, users, pos_items))
+        terms.update(bb.auxiliary_loss(self._view_adj(bb_adj), users, pos_items))
         loss = sum(terms.values())
         parts = {name: float(value.detach()) for name, value in terms.items()}
         parts["loss"] = float(loss.detach())

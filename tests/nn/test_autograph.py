@@ -614,3 +614,38 @@ def test_view_factor_weight_sets_the_factor_edges_of_sgl_views_only():
         wrap("sgl", make_graph()[0], "metapath_mean", view_factor_weight=1.0)
     with pytest.raises(ValueError, match="finite number >= 0"):
         wrap("sgl", make_graph()[0], "plain", view_factor_weight=-1.0)
+
+
+def test_view_factor_weight_sets_the_graph_of_simgcls_noisy_views(batch):
+    # SimGCL's contrastive views propagate over the graph its auxiliary loss receives: with
+    # view_factor_weight that is the augmented graph with factor edges at that weight, while BPR
+    # and scoring keep the propagation graph's weight
+    def simgcl_model(factor_weight, **kwargs):
+        backbone = build_backbone("simgcl", U, I, embedding_dim=DIM, num_layers=2, seed=0)
+        return AutoGraph(backbone, make_graph(factor_weight=factor_weight)[0], aggregation="plain", seed=0, **kwargs)
+
+    def captured_graph(model):
+        seen = []
+        real = model.backbone.auxiliary_loss
+        model.backbone.auxiliary_loss = lambda adj, users, items: seen.append(adj) or real(adj, users, items)
+        model.train()
+        loss, parts = model.training_loss(None, *batch)
+        del model.backbone.auxiliary_loss
+        return seen[0], parts
+
+    light = simgcl_model(0.25, view_factor_weight=1.0)
+    heavy = simgcl_model(1.0)
+    view, parts = captured_graph(light)
+    torch.testing.assert_close(view.to_dense(), heavy._backbone_adj().to_dense())
+    assert not torch.allclose(light._backbone_adj().to_dense(), view.to_dense())
+    assert parts["ssl"] > 0
+    # the backbone's one-slot cache still holds the main graph: no rebuild of it every batch
+    assert light.backbone._adj_cache[3] is light._backbone_adj()
+    assert captured_graph(light)[0] is view  # built once
+    # without the option the views use the propagation graph itself
+    same = simgcl_model(0.25)
+    assert captured_graph(same)[0] is same._backbone_adj()
+    # and a backbone without an auxiliary loss never gets a second graph built
+    lightgcn = wrap("lightgcn", make_graph(factor_weight=0.25)[0], "plain", view_factor_weight=1.0)
+    lightgcn.training_loss(None, *batch)
+    assert lightgcn._view_adj_cache is None
