@@ -49,13 +49,15 @@ COMPARISONS = (
     Comparison("ML-100K", "none (library defaults)", "SmolLM2-135M", "3", ("autograph_ml-100k_main_0.25_smollm2_checks2_3seeds",), "smollm2", "4a"),
     # a later file's (backbone, variant) replaces an earlier one's: SGL at the current default view weight
     Comparison("ML-100K", "none (library defaults)", "template-only", "3",
-               ("autograph_ml-100k_main_0.25_mf_lightgcn_ngcf_sgl_simgcl_v2", "autograph_ml-100k_main_0.25_1.0_sgl_v2_view1"),
+               ("autograph_ml-100k_main_0.25_mf_lightgcn_ngcf_sgl_simgcl_v2", "autograph_ml-100k_main_0.25_1.0_sgl_v2_view1",
+                "autograph_ml-100k_main_0.25_simgcl_v3"),  # SimGCL's views at view_factor_weight (c1ab0a0)
                "none", "4g", AFTER_FIXES),
     Comparison("ML-100K", "32 Optuna trials per side", "template-only", "3",
            ("tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials",), "none", "4d"),
     Comparison("ML-100K", "32 trials per side (studies of §4d), best configs retrained", "template-only", "3",
                ("retrain_tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials_all",
-                "retrain_tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials_view1"), "none", "4g", AFTER_FIXES),
+                "retrain_tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials_view1",
+                "retrain_tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials_simgcl_v3"), "none", "4g", AFTER_FIXES),
     Comparison("ML-1M subset", "none (library defaults)", "template-only", "3", ("autograph_ml-1m-subset_main_0.25_3seeds",), "none", "4c"),
     Comparison("ML-1M subset", "none (library defaults)", "SmolLM2-135M", "0 only",
            ("autograph_ml-1m-subset_main_0.25_smollm2_seed0",), "smollm2", "4c"),
