@@ -59,6 +59,8 @@ COMPARISONS = (
                 "retrain_tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials_view1",
                 "retrain_tuned_autograph_ml-100k_mf_lightgcn_ngcf_sgl_simgcl_32trials_simgcl_v3"), "none", "4g", AFTER_FIXES),
     Comparison("ML-1M subset", "none (library defaults)", "template-only", "3", ("autograph_ml-1m-subset_main_0.25_3seeds",), "none", "4c"),
+    Comparison("ML-1M subset", "none (library defaults)", "template-only", "3",
+               ("autograph_ml-1m-subset_main_0.25_current",), "none", "4g", AFTER_FIXES),
     Comparison("ML-1M subset", "none (library defaults)", "SmolLM2-135M", "0 only",
            ("autograph_ml-1m-subset_main_0.25_smollm2_seed0",), "smollm2", "4c"),
     Comparison("ML-1M subset", "16 Optuna trials per side", "template-only", "3",
