@@ -157,14 +157,15 @@ def test_two_workers_share_a_postgres_study_and_survive_a_killed_worker(postgres
 
 
 def _wait_for_running_trial(url: str, proc: subprocess.Popen, deadline: float) -> int:
-    """Number of a trial the worker ``proc`` is running right now."""
+    """Number of a trial the worker ``proc`` is running right now, once it has sampled its parameters
+    (killed before that, it leaves no parameters to re-run, and its retry samples new ones)."""
     study = None
     while time.time() < deadline:
         assert proc.poll() is None, "the worker to kill exited early"
         try:
             study = study or optuna.load_study(study_name="shared", storage=with_postgres_driver(url))
             for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-                if t.user_attrs.get("worker", "").endswith(f":{proc.pid}"):
+                if t.user_attrs.get("worker", "").endswith(f":{proc.pid}") and t.params:
                     return t.number
         except KeyError:  # the study does not exist yet
             study = None
