@@ -36,6 +36,9 @@ class DataConfig:
             the data ships one, else ``random``.
         ratios: train/valid/test ratios.
         seed: split seed.
+        valid_seed: re-draws which non-test interactions are validation, the test set staying
+            ``seed``'s (random splits only; ``None`` or equal to ``seed``: ``seed``'s own split).
+            ``autograph-rec tune --valid-seeds`` scores a config on several such validation sets.
         duplicates: repeated (user, item) policy: ``last``, ``first`` or ``error``.
         download: fetch missing files from official sources when online.
     """
@@ -52,11 +55,12 @@ class DataConfig:
     split: str = "auto"
     ratios: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     seed: int = 0
+    valid_seed: int | None = None
     duplicates: str = "last"
     download: bool = True
 
     def __post_init__(self) -> None:
-        _check_at_least("data", self, seed=0, kcore=0)  # a negative kcore was taken as "no filter"
+        _check_at_least("data", self, seed=0, valid_seed=0, kcore=0)  # a negative kcore was taken as "no filter"
 
 
 @dataclass

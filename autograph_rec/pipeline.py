@@ -52,7 +52,7 @@ def prepare_data(cfg: DataConfig) -> tuple[InteractionDataset, DataSplit]:
         dataset = kcore_filter(implicit_feedback(dataset, cfg.min_rating), cfg.kcore)
     elif cfg.min_rating is not None or cfg.kcore > 1:
         raise ValueError("data.min_rating and data.kcore cannot change a predefined split; set data.split=random")
-    return dataset, split_dataset(dataset, method, tuple(cfg.ratios), cfg.seed)
+    return dataset, split_dataset(dataset, method, tuple(cfg.ratios), cfg.seed, cfg.valid_seed)
 
 
 def model_kwargs(config: RunConfig) -> dict:

@@ -48,3 +48,8 @@ def load_dataset(
             raise ValueError("dataset 'csv' needs a path to the interactions file (--set data.path=FILE)")
         return load_csv(path, columns, sep, item_features_path=item_features_path, domain=domain, duplicates=duplicates)
     raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")
+
+
+def ships_split(name: str) -> bool:
+    """Whether dataset ``name`` comes with a predefined split (which ``data.split=auto`` then uses)."""
+    return name in RLMREC_DATASETS

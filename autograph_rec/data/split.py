@@ -13,6 +13,8 @@ from .interactions import Interactions
 logger = logging.getLogger(__name__)
 
 SPLIT_METHODS = ("random", "random_global", "temporal", "leave_one_out", "predefined")
+#: The split methods whose result depends on the split seed (the others are fixed by the data).
+SEEDED_SPLITS = ("random", "random_global")
 
 
 def implicit_feedback(dataset: InteractionDataset, min_rating: float | None) -> InteractionDataset:
@@ -104,27 +106,54 @@ def _check_ratios(ratios) -> tuple[float, float, float]:
     return tuple(r / total for r in ratios)  # type: ignore[return-value]
 
 
-def random_split(dataset: InteractionDataset, ratios=(0.8, 0.1, 0.1), seed: int = 0) -> DataSplit:
+def random_split(dataset: InteractionDataset, ratios=(0.8, 0.1, 0.1), seed: int = 0,
+                 valid_seed: int | None = None) -> DataSplit:
     """Random split **per user**: each user's interactions are shuffled and divided by ``ratios``.
 
     Every user keeps at least one training interaction (the paper's "random 80/10/10" protocol).
+    ``valid_seed`` re-draws which of the non-test interactions are validation: the test set stays
+    exactly ``seed``'s, so several validation sets can score one config without any of them
+    touching that test set. ``None``, or ``valid_seed == seed``, is ``seed``'s own split.
     """
     ratios = _check_ratios(ratios)
     inter = dataset.interactions
     key = np.random.default_rng(seed).random(len(inter))
-    perm, rank = _rank_within_user(inter.user, key)
     sizes = np.bincount(inter.user, minlength=dataset.num_users)
     n_valid, n_test = _per_user_counts(sizes, ratios)
+    if valid_seed is not None and valid_seed != seed:
+        # keys in [0, 1): lifting seed's test rows by 2 keeps them last in their user whatever the
+        # new keys, and the rest are ranked by valid_seed's keys alone
+        is_test = _last_per_user(inter.user, key, n_test)
+        key = np.where(is_test, key + 2.0, np.random.default_rng(valid_seed).random(len(inter)))
+    perm, rank = _rank_within_user(inter.user, key)
     return DataSplit(*_split_by_rank(inter, perm, rank, n_valid, n_test), dataset.num_users, dataset.num_items)
 
 
-def random_global_split(dataset: InteractionDataset, ratios=(0.6, 0.2, 0.2), seed: int = 0) -> DataSplit:
-    """Random split over all interactions at once (RLMRec's 3:1:1); some users may lack training rows."""
+def _last_per_user(user: np.ndarray, key: np.ndarray, n_last: np.ndarray) -> np.ndarray:
+    """Mask (in row order) of each user's ``n_last[user]`` rows with the largest ``key``."""
+    perm, rank = _rank_within_user(user, key)
+    users_sorted = user[perm]
+    from_end = np.bincount(users_sorted)[users_sorted] - rank
+    mask = np.zeros(len(user), dtype=bool)
+    mask[perm] = from_end <= n_last[users_sorted]
+    return mask
+
+
+def random_global_split(dataset: InteractionDataset, ratios=(0.6, 0.2, 0.2), seed: int = 0,
+                        valid_seed: int | None = None) -> DataSplit:
+    """Random split over all interactions at once (RLMRec's 3:1:1); some users may lack training rows.
+
+    ``valid_seed`` re-draws the validation part from the non-test interactions, the test part
+    staying ``seed``'s (see :func:`random_split`).
+    """
     ratios = _check_ratios(ratios)
     inter = dataset.interactions
     perm = np.random.default_rng(seed).permutation(len(inter))
     a = int(round(len(inter) * ratios[0]))
     b = a + int(round(len(inter) * ratios[1]))
+    if valid_seed is not None and valid_seed != seed:
+        rest = perm[:b]
+        perm = np.concatenate([rest[np.random.default_rng(valid_seed).permutation(b)], perm[b:]])
     return DataSplit(inter.subset(perm[:a]), inter.subset(perm[a:b]), inter.subset(perm[b:]), dataset.num_users, dataset.num_items)
 
 
@@ -160,16 +189,24 @@ def leave_one_out_split(dataset: InteractionDataset) -> DataSplit:
     return DataSplit(*_split_by_rank(inter, perm, rank, n_valid, n_test), dataset.num_users, dataset.num_items)
 
 
-def split_dataset(dataset: InteractionDataset, method: str = "random", ratios=(0.8, 0.1, 0.1), seed: int = 0) -> DataSplit:
-    """Dispatch to a split by name (one of :data:`SPLIT_METHODS`) and check it leaks nothing."""
+def split_dataset(dataset: InteractionDataset, method: str = "random", ratios=(0.8, 0.1, 0.1), seed: int = 0,
+                  valid_seed: int | None = None) -> DataSplit:
+    """Dispatch to a split by name (one of :data:`SPLIT_METHODS`) and check it leaks nothing.
+
+    ``valid_seed`` (seeded methods only, :data:`SEEDED_SPLITS`) re-draws the validation set
+    with the test set fixed, see :func:`random_split`.
+    """
+    if valid_seed is not None and method not in SEEDED_SPLITS:
+        raise ValueError(f"valid_seed re-draws a random split's validation set; split {method!r} "
+                         f"has no seed (use one of {', '.join(SEEDED_SPLITS)}, or valid_seed None)")
     if method == "predefined":
         if dataset.predefined_split is None:
             raise DataError(f"dataset {dataset.name!r} ships no predefined split; use one of {SPLIT_METHODS[:-1]}")
         split = dataset.predefined_split
     elif method == "random":
-        split = random_split(dataset, ratios, seed)
+        split = random_split(dataset, ratios, seed, valid_seed)
     elif method == "random_global":
-        split = random_global_split(dataset, ratios, seed)
+        split = random_global_split(dataset, ratios, seed, valid_seed)
     elif method == "temporal":
         split = temporal_split(dataset, ratios)
     elif method == "leave_one_out":

@@ -53,6 +53,37 @@ def test_random_split_seeded(toy):
     assert _pairs(a.test) == _pairs(b.test) and _pairs(a.test) != _pairs(c.test)
 
 
+@pytest.mark.parametrize("method", ["random", "random_global"])
+def test_valid_seed_redraws_validation_and_keeps_test(toy, method):
+    ratios = (0.6, 0.2, 0.2)
+    base = split_dataset(toy, method, ratios=ratios, seed=5)
+    # None and valid_seed == seed are seed's own split, row for row
+    for same in (split_dataset(toy, method, ratios=ratios, seed=5, valid_seed=None),
+                 split_dataset(toy, method, ratios=ratios, seed=5, valid_seed=5)):
+        for part in ("train", "valid", "test"):
+            assert np.array_equal(getattr(same, part).user, getattr(base, part).user)
+            assert np.array_equal(getattr(same, part).item, getattr(base, part).item)
+    other = split_dataset(toy, method, ratios=ratios, seed=5, valid_seed=8)
+    assert _pairs(other.test) == _pairs(base.test)  # the test set never moves
+    assert _pairs(other.valid) != _pairs(base.valid)
+    assert _pairs(other.train) | _pairs(other.valid) == _pairs(base.train) | _pairs(base.valid)
+    assert len(other.valid) == len(base.valid) and not (_pairs(other.train) & _pairs(other.valid))
+    if method == "random":  # per user: the same number of validation rows as seed's split
+        assert np.array_equal(np.bincount(other.valid.user, minlength=toy.num_users),
+                              np.bincount(base.valid.user, minlength=toy.num_users))
+        assert set(other.train.user.tolist()) == set(range(toy.num_users))
+    # reproducible, and different validation seeds draw different sets
+    again = split_dataset(toy, method, ratios=ratios, seed=5, valid_seed=8)
+    assert _pairs(again.valid) == _pairs(other.valid)
+    assert _pairs(split_dataset(toy, method, ratios=ratios, seed=5, valid_seed=9).valid) != _pairs(other.valid)
+
+
+@pytest.mark.parametrize("method", ["temporal", "leave_one_out"])
+def test_valid_seed_needs_a_seeded_split(toy, method):
+    with pytest.raises(ValueError, match=f"split '{method}' has no seed"):
+        split_dataset(toy, method, valid_seed=1)
+
+
 def test_temporal_and_loo_take_latest(toy):
     loo = split_dataset(toy, "leave_one_out")
     ts = toy.interactions.timestamp
