@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--storage", help="database URL, e.g. postgresql://user@host/db (default: sqlite:///OUTPUT/study.db)")
     tune.add_argument("--study-name", default="autograph-rec", help="study to create, join or resume")
     tune.add_argument("--pruner", choices=("median", "hyperband", "none"), default="median", help="pruner (default: median)")
+    tune.add_argument("--valid-seeds", type=int, nargs="+", metavar="SEED",
+                      help="score each trial by its mean validation metric over these validation sets "
+                           "(data.valid_seed: the test set stays data.seed's; default: the one validation set)")
     tune.add_argument("--no-retrain", action="store_true", help="skip retraining the best config (e.g. extra workers)")
     tune.add_argument("--heartbeat-interval", type=int, default=30, help="seconds between a trial's heartbeats")
     tune.add_argument("--grace-period", type=int, help="seconds without heartbeat before a trial is failed and retried")

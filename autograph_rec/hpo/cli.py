@@ -16,7 +16,8 @@ def run_tune(args: argparse.Namespace, config: RunConfig, progress: bool = True)
         result = tune(args.space, config, output=config.output, n_trials=args.n_trials, storage=args.storage,
                       study_name=args.study_name, pruner=args.pruner, seed=args.seed or 0,
                       retrain=not args.no_retrain, heartbeat_interval=args.heartbeat_interval,
-                      grace_period=args.grace_period, progress=progress)
+                      grace_period=args.grace_period, progress=progress,
+                      valid_seeds=args.valid_seeds)
     except ImportError as exc:
         print(f"autograph-rec: {exc}", file=sys.stderr)
         return 2
@@ -42,7 +43,8 @@ def format_tune(result, output: str) -> str:
     lines = [
         f"study {result.study_name!r} ({result.storage}): {c['complete']} complete, {c['pruned']} pruned, "
         f"{c['fail']} failed; {result.seconds:.1f}s this run, {result.trial_seconds:.1f}s in finished trials",
-        f"best trial {result.best_trial}: valid {result.metric} = {result.best_value:.4f}",
+        f"best trial {result.best_trial}: valid {result.metric} = {result.best_value:.4f}"
+        + ("" if not result.valid_seeds else f" (mean over validation seeds {', '.join(map(str, result.valid_seeds))})"),
         "best params:",
         *(f"  {k}: {v}" for k, v in result.best_params.items()),
         f"full config -> {best}/best.yaml",

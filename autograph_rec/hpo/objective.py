@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import HOST_KEYS, RunConfig
+from ..data import SEEDED_SPLITS, ships_split
 from ..pipeline import AutoGraphPipeline
 from ..train import TrainResult
 from ._optuna import require_optuna
@@ -107,8 +108,34 @@ def run_config(config: RunConfig, stage_root: str | Path, eval_hook=None, progre
     return result, {**pipeline.stage_log, **stages}  # training re-reads the codes: keep "ran"
 
 
+def check_valid_seeds(valid_seeds, base: RunConfig) -> tuple[int, ...] | None:
+    """``valid_seeds`` as a tuple of distinct ints, or ``None`` for the base config's one
+    validation set.
+
+    Raises:
+        ValueError: for an empty, repeated or non-integer seed list, or a split without a seed
+            (``temporal``, ``leave_one_out``, a predefined split): its validation set is fixed.
+    """
+    if valid_seeds is None:
+        return None
+    seeds = tuple(valid_seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise ValueError(f"valid_seeds must be a non-empty list of integers >= 0, got {valid_seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"valid_seeds repeats a seed: {list(seeds)}")
+    method = base.data.split
+    if method == "auto":
+        method = "predefined" if ships_split(base.data.name) else "random"
+    if method not in SEEDED_SPLITS:
+        raise ValueError(f"valid_seeds needs a seeded split (data.split one of {', '.join(SEEDED_SPLITS)}); "
+                         f"data.split={base.data.split!r} on {base.data.name!r} is {method!r}, whose validation "
+                         f"set no seed changes")
+    return seeds
+
+
 class PipelineObjective:
-    r"""The Optuna objective of ``autograph-rec tune``: the trial's best **validation** metric.
+    r"""The Optuna objective of ``autograph-rec tune``: the trial's best **validation** metric,
+    on one validation set or averaged over several.
 
     Each trial samples a config with :func:`suggest_config`, trains it in
     ``<output>/trials/<study name>/<number>/`` (no checkpoint; see :func:`trial_dir`) with
@@ -118,16 +145,29 @@ class PipelineObjective:
     diverges (non-finite loss) is pruned; any other error is stored as the trial's ``error`` user
     attribute (its repr) and raised again, which marks the trial ``FAIL`` and stops the worker.
 
+    With ``valid_seeds`` a trial trains its config once per validation seed
+    (``data.valid_seed``: the same test set, the rest re-divided into training and validation), in
+    ``<trial>/valid<seed>/``, and returns the mean of their validation metrics (each value is kept
+    in the ``valid_values`` user attribute): a config is then chosen for doing well on several
+    validation sets rather than on one, and none of them overlaps the test set the best config is
+    reported on. Only the first seed's run reports to the pruner, so every trial's intermediate
+    values come from the same validation set.
+
     Args:
         space (SearchSpace): the search space.
         base_config (RunConfig): everything not tuned.
         output (str or Path): the tune directory (``trials/`` and the shared ``stages/``).
+        valid_seeds (list of int, optional): validation seeds to average over (a seed equal to
+            ``data.seed`` is that split's own validation set); :obj:`None` scores on
+            ``base_config``'s validation set only. (default: :obj:`None`)
     """
 
-    def __init__(self, space: SearchSpace, base_config: RunConfig, output: str | Path):
+    def __init__(self, space: SearchSpace, base_config: RunConfig, output: str | Path,
+                 valid_seeds=None):
         self.space = space
         self.base_config = base_config
         self.output = Path(output)
+        self.valid_seeds = check_valid_seeds(valid_seeds, base_config)
 
     def config_for(self, trial) -> RunConfig:
         """The config ``trial`` trains: sampled, in its own run folder, no checkpoint, no test."""
@@ -147,7 +187,12 @@ class PipelineObjective:
             config = self._trial_run(trial, sampled)
             metric = config.train.metric
             trial.set_user_attr("run_dir", config.output)
-            result, stages = run_config(config, self.output / "stages", OptunaPruningHook(trial, metric, last_epoch=config.train.epochs))
+            hook = OptunaPruningHook(trial, metric, last_epoch=config.train.epochs)
+            if self.valid_seeds is None:
+                result, stages = run_config(config, self.output / "stages", hook)
+                value = float(result.valid[metric])
+            else:
+                value, result, stages = self._over_valid_sets(trial, config, hook)
         except FloatingPointError as exc:
             trial.set_user_attr("diverged", str(exc))
             raise optuna.TrialPruned(f"diverged: {exc}") from None
@@ -165,4 +210,23 @@ class PipelineObjective:
         trial.set_user_attr("epochs_run", result.epochs_run)
         trial.set_user_attr("seconds", round(result.seconds, 2))
         trial.set_user_attr("stages", stages)
-        return float(result.valid[metric])
+        return value
+
+    def _over_valid_sets(self, trial, config: RunConfig, hook) -> tuple[float, TrainResult, dict]:
+        """Train ``config`` on every validation seed; the mean validation metric, the first run's
+        result (its best epoch goes into the trial's attributes; seconds summed) and the stage log."""
+        metric = config.train.metric
+        values: dict[str, float] = {}
+        results: list[TrainResult] = []
+        stages: dict[str, str] = {}
+        for k, seed in enumerate(self.valid_seeds):
+            run = replace(config, output=str(Path(config.output) / f"valid{seed}"),
+                          data=replace(config.data, valid_seed=seed))
+            result, log = run_config(run, self.output / "stages", hook if k == 0 else None)
+            values[str(seed)] = float(result.valid[metric])
+            results.append(result)
+            stages.update({f"{name}[valid {seed}]": state for name, state in log.items()})
+        trial.set_user_attr("valid_values", values)
+        trial.set_user_attr("valid_best_epochs", {str(s): r.best_epoch for s, r in zip(self.valid_seeds, results)})
+        first = replace(results[0], seconds=sum(r.seconds for r in results))
+        return sum(values.values()) / len(values), first, stages

@@ -42,6 +42,7 @@ class TuneResult:
     trial_seconds: float  # summed durations of the study's complete and pruned trials, all calls and workers
     trial_span: tuple[str, str] | None = None  # first start and last end of those trials (storage clock, ISO)
     retrained: dict[str, Any] | None = field(default=None)
+    valid_seeds: list[int] | None = None  # the validation seeds the objective averaged over; None: one set
 
 
 def tune(
@@ -57,6 +58,7 @@ def tune(
     heartbeat_interval: int = 30,
     grace_period: int | None = None,
     progress: bool = False,
+    valid_seeds=None,
 ) -> TuneResult:
     r"""Run (or join, or resume) a study until it has ``n_trials`` complete or pruned trials.
 
@@ -66,6 +68,13 @@ def tune(
     into ``<output>/best/<study name>/``, which also holds ``best.yaml`` (its full config) and
     ``best_metrics.json`` (validation and test metrics). The best config is the one its trial
     trained (kept in the study), not one rebuilt from the current ``space`` and ``base_config``.
+
+    With ``valid_seeds`` every trial trains once per validation seed (``data.valid_seed``: the
+    test set of ``data.seed``, the rest re-divided into training and validation) and the
+    objective is the mean of their validation metrics: one validation set is small, and a config
+    tuned on it alone tends to win there by chance more than on test. The best config is
+    retrained on the base config's split and tested on its test set, which no validation set of
+    the search overlaps. A study keeps the validation seeds it was created with.
 
     Several workers may run this on one study at once (same ``storage`` and ``study_name``): the
     count is shared, a worker never starts a trial the count no longer needs, and a worker
@@ -90,10 +99,15 @@ def tune(
         grace_period (int, optional): silence after which a trial's worker counts as dead.
             (default: ``2 * heartbeat_interval``)
         progress (bool): progress bar while retraining the best config.
+        valid_seeds (list of int, optional): average the objective over these validation seeds
+            (random splits only; a seed equal to ``data.seed`` is that split's own validation
+            set); :obj:`None`: the base config's validation set alone. (default: :obj:`None`)
 
     Raises:
-        ValueError: the study exists with another objective metric; or its best trial (from
-            an older version, which did not store its config) tuned a key the space no longer has.
+        ValueError: the study exists with another objective metric or other validation seeds; or its
+            best trial (from an older version, which did not store its config) tuned a key the
+            space no longer has; or ``valid_seeds`` is invalid (see
+            :func:`~autograph_rec.hpo.objective.check_valid_seeds`).
     """
     optuna = require_optuna()
     space = load_space(space) if isinstance(space, (str, Path)) else space
@@ -102,6 +116,7 @@ def tune(
     output.mkdir(parents=True, exist_ok=True)
     metric = space.metric or base.train.metric
     _check_metric(metric, base)
+    objective = PipelineObjective(space, base, output, valid_seeds)
     url = storage or default_storage_url(output)
     study = optuna.create_study(
         study_name=study_name,
@@ -113,7 +128,7 @@ def tune(
         load_if_exists=True,
     )
     _check_study_metric(study, f"valid {metric}")
-    objective = PipelineObjective(space, base, output)
+    _check_study_valid_seeds(study, objective.valid_seeds)
     start = time.perf_counter()
     _run_until(study, objective, n_trials, poll=min(2.0, heartbeat_interval / 2))
     counts = _counts(study)
@@ -125,7 +140,8 @@ def tune(
     Path(best_config.output).mkdir(parents=True, exist_ok=True)
     best_config.to_yaml(Path(best_config.output) / "best.yaml")
     result = TuneResult(study_name, _redact(url), metric, best.number, float(best.value), dict(best.params),
-                        best_config, counts, time.perf_counter() - start, *_trial_timing(study))
+                        best_config, counts, time.perf_counter() - start, *_trial_timing(study),
+                        valid_seeds=None if objective.valid_seeds is None else list(objective.valid_seeds))
     if retrain:
         result.retrained = retrain_best(result, output, progress)
     return result
@@ -236,6 +252,23 @@ def _check_study_metric(study, objective: str) -> None:
         raise ValueError(f"study {study.study_name!r} maximises {recorded!r}, but this run's objective is "
                          f"{objective!r}: use the space metric (or train.metric) {recorded.split()[-1]!r}, "
                          f"or another study name")
+
+
+def _check_study_valid_seeds(study, valid_seeds: tuple[int, ...] | None) -> None:
+    """Record the validation seeds a new study averages over; refuse to extend a study whose
+    trials were scored on other validation sets (a study from before this option recorded none:
+    its one validation set)."""
+    wanted = None if valid_seeds is None else list(valid_seeds)
+    if "valid_seeds" not in study.user_attrs:
+        if study.get_trials(deepcopy=False) and wanted is not None:
+            raise ValueError(f"study {study.study_name!r} has trials scored on one validation set; it cannot "
+                             f"go on averaging over validation seeds {wanted}: use another study name")
+        study.set_user_attr("valid_seeds", wanted)
+    elif study.user_attrs["valid_seeds"] != wanted:
+        def name(seeds):
+            return "the config's one validation set" if seeds is None else f"validation seeds {seeds}"
+        raise ValueError(f"study {study.study_name!r} scores trials on {name(study.user_attrs['valid_seeds'])}, "
+                         f"this run on {name(wanted)}: pass the same validation seeds, or use another study name")
 
 
 def _trial_config(best, space: SearchSpace, base: RunConfig, study_name: str) -> RunConfig:
