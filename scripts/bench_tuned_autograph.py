@@ -23,6 +23,14 @@ variant builds its profiles, vectors and codes for all retraining seeds before i
 "search s" counts training only (SmolLM2 profiling takes hours on a CPU; its responses are cached
 in ``--llm-cache`` and an interrupted run resumes).
 
+``--valid-seeds 0 1 2`` scores every trial by its mean validation NDCG@20 over that many validation
+sets of split 0 (``data.valid_seed``: split 0's test set fixed, the rest re-divided; studies
+``<model>-<variant>-valid0-1-2``), and ``--split-seed 0`` retrains the best configs on split 0 for
+every seed (seeds then vary initialisation, sampling and quantizer only). Together they keep every
+interaction the search validated on out of every test set: with the default protocol a retraining
+on split seed 1 is tested on split 1's test set, about a tenth of which was in split 0's validation
+set, for both variants alike.
+
 ``--space ssl`` (SGL and SimGCL only) also tunes their contrastive weight (``model.params.ssl_lambda``)
 and temperature (``model.params.tau``) and lets lr go down to 1e-4, for both variants, in separate
 studies (``<model>-<variant>-ssl``); pass a ``--tag`` so its result file is separate too.
@@ -91,14 +99,17 @@ def llm_cache(args) -> Path:
     return Path(args.llm_cache) if args.llm_cache else (Path(args.runs) / args.dataset / "llm_responses.sqlite").resolve()
 
 
-def with_seed(config, seed: int, output: Path):
-    """``config`` on ``seed`` (split, initialisation, sampling, quantizer), writing to ``output``."""
-    return replace(config, data=replace(config.data, seed=seed), train=replace(config.train, seed=seed),
-                   quantize=replace(config.quantize, seed=seed), output=str(output))
+def with_seed(config, seed: int, output: Path, split: int | None = None):
+    """``config`` on ``seed`` (initialisation, sampling, quantizer; and the split unless ``split``
+    fixes it), writing to ``output``."""
+    return replace(config, data=replace(config.data, seed=seed if split is None else split),
+                   train=replace(config.train, seed=seed), quantize=replace(config.quantize, seed=seed),
+                   output=str(output))
 
 
 def prepare_stages(args, model: str, variant: str, shared: Path) -> None:
-    """Build the profiles, vectors and codes of every retraining seed before the search.
+    """Build the profiles, vectors and codes of every retraining seed (and of every
+    ``--valid-seeds`` training set, whose histories differ) before the search.
 
     A trial would otherwise build them inside its own time: for ``smollm2`` that is hours of LLM
     calls, which would land in the first trial's duration and in "search s". Built here (once per
@@ -115,21 +126,28 @@ def prepare_stages(args, model: str, variant: str, shared: Path) -> None:
 
     torch.set_num_threads(args.threads)  # the LLM and the encoder run here, before the trainer sets it
     base = base_config(args, model, variant)
-    for seed in args.seeds:
+    folder = study_dir(args, model, variant)
+    configs = {f"seed {seed}": with_seed(base, seed, folder / f"prepare-seed{seed}", args.split_seed)
+               for seed in args.seeds}
+    for v in args.valid_seeds or ():
+        configs[f"validation seed {v}"] = replace(base, data=replace(base.data, valid_seed=v),
+                                                  output=str(folder / f"prepare-valid{v}"))
+    for name, config in configs.items():
         start = time.perf_counter()
-        pipeline = AutoGraphPipeline(with_seed(base, seed, study_dir(args, model, variant) / f"prepare-seed{seed}"),
-                                     progress=True, stage_root=shared)
+        pipeline = AutoGraphPipeline(config, progress=True, stage_root=shared)
         with stage_lock(shared):
             pipeline.quantize()
-        print(f"stages of seed {seed}: {pipeline.stage_log} in {time.perf_counter() - start:.0f} s", flush=True)
+        print(f"stages of {name}: {pipeline.stage_log} in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-def retrain(best, seed: int, out: Path) -> dict:
-    """Train the study's best config on ``seed`` (split, init, sampling, quantizer) with test."""
+def retrain(best, seed: int, out: Path, split: int | None = None) -> dict:
+    """Train the study's best config on ``seed`` (init, sampling, quantizer; the split too unless
+    ``split`` fixes it) with test."""
     from autograph_rec.hpo.objective import run_config
 
-    cfg = with_seed(best, seed, out / f"retrain-seed{seed}")
-    done = out / f"retrain-seed{seed}.json"
+    name = f"retrain-seed{seed}" + ("" if split is None else f"-split{split}")
+    cfg = with_seed(best, seed, out / name, split)
+    done = out / f"{name}.json"
     if done.is_file():  # resumable: reuse only a retraining of exactly this config (wherever it was written)
         rec = json.loads(done.read_text())
         if {**rec["config"], "output": None} == {**cfg.to_dict(), "output": None}:
@@ -144,8 +162,10 @@ def retrain(best, seed: int, out: Path) -> dict:
 
 
 def study_name(args, model: str, variant: str) -> str:
-    """``<backbone>-<variant>``, with ``-ssl`` for the SSL space (its own study, trials and retrainings)."""
-    return f"{model}-{variant}" + ("-ssl" if args.space == "ssl" else "")
+    """``<backbone>-<variant>``, with ``-ssl`` for the SSL space and ``-valid<seeds>`` for
+    ``--valid-seeds`` (each its own study, trials and retrainings)."""
+    return (f"{model}-{variant}" + ("-ssl" if args.space == "ssl" else "")
+            + (f"-valid{'-'.join(map(str, args.valid_seeds))}" if args.valid_seeds else ""))
 
 
 def study_dir(args, model: str, variant: str) -> Path:
@@ -168,8 +188,9 @@ def run_variant(args, model: str, variant: str) -> dict:
     prepare_stages(args, model, variant, shared)
     space = space_for(model, variant, args.space)
     result = tune(parse_space(space), base_config(args, model, variant), out, n_trials=args.n_trials,
-                  pruner=args.pruner, seed=args.sampler_seed, study_name=study_name(args, model, variant), retrain=False)
-    rows = [retrain(result.best_config, seed, out) for seed in args.seeds]
+                  pruner=args.pruner, seed=args.sampler_seed, study_name=study_name(args, model, variant), retrain=False,
+                  valid_seeds=args.valid_seeds)
+    rows = [retrain(result.best_config, seed, out, args.split_seed) for seed in args.seeds]
     return {"model": model, "variant": variant, "space": space, "counts": result.counts,
             "search_seconds": result.trial_seconds, "search_span": result.trial_span,
             "best_trial": result.best_trial, "best_valid": result.best_value, "best_params": result.best_params,
@@ -184,7 +205,9 @@ def child_argv(args, model: str, variant: str) -> list[str]:
             "--seeds", *map(str, args.seeds), "--epochs", str(args.epochs), "--dim", str(args.dim),
             "--threads", str(args.threads), "--runs", args.runs, "--space", args.space, "--search-only"]
     return (argv + (["--data-dir", args.data_dir] if args.data_dir else [])
-            + (["--llm-cache", args.llm_cache] if args.llm_cache else []))
+            + (["--llm-cache", args.llm_cache] if args.llm_cache else [])
+            + (["--valid-seeds", *map(str, args.valid_seeds)] if args.valid_seeds else [])
+            + (["--split-seed", str(args.split_seed)] if args.split_seed is not None else []))
 
 
 def run_in_parallel(args) -> None:
@@ -216,8 +239,8 @@ def span(record: dict) -> str:
     return f"{start} – {end[11:] if end[:10] == start[:10] else end} (storage clock)"
 
 
-def table(records: list[dict]) -> str:
-    lines = ["| backbone | variant | trials (complete / pruned) | search s (summed trials) | best valid NDCG@20 (seed 0) "
+def table(records: list[dict], objective: str = "seed 0") -> str:
+    lines = [f"| backbone | variant | trials (complete / pruned) | search s (summed trials) | best valid NDCG@20 ({objective}) "
              "| test Recall@20 | test NDCG@20 | ΔNDCG@20 vs tuned vanilla | best params |",
              "|---|---|---|---|---|---|---|---|---|"]
     by_key = {(r["model"], r["variant"]): r for r in records}
@@ -249,6 +272,10 @@ def main() -> None:
     p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
     p.add_argument("--sampler-seed", type=int, default=0)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds the best config is retrained on")
+    p.add_argument("--valid-seeds", nargs="+", type=int, default=None,
+                   help="objective: mean validation NDCG@20 over these validation sets of split 0 (data.valid_seed)")
+    p.add_argument("--split-seed", type=int, default=None,
+                   help="retrain every seed on this split (seeds then vary init, sampling, quantizer only)")
     p.add_argument("--epochs", type=int, default=300, help="epoch cap per trial and retraining")
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--threads", type=int, default=1)
@@ -274,17 +301,22 @@ def main() -> None:
         f"Equal tuning effort on {args.dataset}: vanilla vs +AutoGraph",
         f"- tuning: one Optuna study per backbone and variant, {args.n_trials} trials each, TPE seed "
         f"{args.sampler_seed}, pruner {args.pruner}, ≤ {args.epochs} epochs, validation every 5, warm-up 20, patience 5; "
-        f"objective validation NDCG@20 (best epoch chosen on it) on split seed 0\n"
+        f"objective validation NDCG@20 (best epoch chosen on it) on split seed 0"
+        + (f", mean over validation seeds {args.valid_seeds} (data.valid_seed; split 0's test set fixed)"
+           if args.valid_seeds else "") + "\n"
         f"- spaces: every backbone {sorted(COMMON)}; graph backbones also {sorted(LAYERS)}; +AutoGraph also "
         f"{sorted(AUTOGRAPH)}" + (f"; --space ssl: also {sorted(SSL)} (lr from 1e-4)" if args.space == "ssl" else "")
         + f" (ranges in the JSON and the script); dim {args.dim}, batch 4096, Adam\n"
-        f"- test: best config retrained on seeds {args.seeds} (split, init, sampling, quantizer), mean ± std; "
+        f"- test: best config retrained on seeds {args.seeds} "
+        + ("(split, init, sampling, quantizer)" if args.split_seed is None
+           else f"(init, sampling, quantizer; split {args.split_seed} for all)") + ", mean ± std; "
         f"random per-user 80/10/10; AutoGraph = RQ-VAE codes of MiniLM vectors, plain aggregation; `none` = "
         f"template-only text (no generation); `smollm2` = profiles by the bundled SmolLM2-135M, built before "
         f"the search (not in search s)\n- torch threads {args.threads}\n"
         + "".join(f"- study {r['model']}-{r['variant']} searched {span(r)}\n" for r in records),
     )
-    md += "\n" + table(records) + "\n"
+    objective = f"split 0, mean of validation seeds {args.valid_seeds}" if args.valid_seeds else "seed 0"
+    md += "\n" + table(records, objective) + "\n"
     print(md)
     if args.search_only:
         return
