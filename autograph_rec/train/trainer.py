@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import EvalConfig, TrainConfig
-from ..data import DataSplit, NegativeSampler, bpr_batches
+from ..data import DataError, DataSplit, NegativeSampler, bpr_batches
 from ..eval import RankingEvaluator
 from ..graph.bipartite import bipartite_edge_index
 from ..nn.propagation import normalized_adjacency
@@ -75,7 +75,8 @@ class Trainer:
             user+item(+extra) node space; default: the training user-item graph.
         model_meta (dict, optional): ``{"model": registry name, "kwargs": constructor args}``,
             written next to the checkpoint so :func:`~autograph_rec.train.load_checkpoint` can
-            rebuild the model.
+            rebuild the model. Without it the sidecar records no constructor arguments and
+            ``load_checkpoint`` says so (the weights still load into a model built by hand).
     """
 
     def __init__(
@@ -99,7 +100,8 @@ class Trainer:
         self.device = resolve_device(self.config.device)
         self.model = model.to(self.device)
         self._edge_index = edge_index
-        self.model_meta = model_meta or {"model": type(model).__name__.lower(), "kwargs": {}}
+        # kwargs None, not {}: rebuilding with default arguments would fail on the weights' shapes
+        self.model_meta = model_meta or {"model": type(model).__name__.lower(), "kwargs": None}
         self.evaluator = RankingEvaluator(
             ks=tuple(self.eval_config.ks),
             metrics=tuple(self.eval_config.metrics),
@@ -170,6 +172,8 @@ class Trainer:
                 n_batches += 1
                 for k, v in {"loss": loss.item(), **parts}.items():
                     totals[k] = totals.get(k, 0.0) + float(v)
+            if n_batches == 0:
+                raise DataError("the split has no training interactions: nothing to train on")
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"training loss became {float(loss)} at epoch {epoch}; lower train.lr")
             epoch_seconds = time.perf_counter() - t0

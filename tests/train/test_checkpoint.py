@@ -64,3 +64,34 @@ def test_autograph_checkpoint_without_wrapper_settings_still_loads(tmp_path):
     sidecar.write_text(json.dumps(meta))
     loaded, _ = load_checkpoint(tmp_path / "model.pt")
     assert_same_embeddings(model, loaded.eval())
+
+
+def test_a_dotted_checkpoint_name_keeps_its_dots(tmp_path):
+    # "mf_lr0.01" was cut to "mf_lr0" (everything after the last dot taken for a suffix), so a
+    # second checkpoint "mf_lr0.05" overwrote it and loading the first returned the second
+    meta = {"model": "mf", "kwargs": {"embedding_dim": 4, "seed": 0}, "num_users": U, "num_items": I}
+    a = build_backbone("mf", U, I, embedding_dim=4, seed=0)
+    b = build_backbone("mf", U, I, embedding_dim=4, seed=1)
+    assert save_checkpoint(a, tmp_path / "mf_lr0.01", meta) == tmp_path / "mf_lr0.01.pt"
+    save_checkpoint(b, tmp_path / "mf_lr0.05.pt", meta)
+    assert {p.name for p in tmp_path.iterdir()} == {"mf_lr0.01.pt", "mf_lr0.01.json", "mf_lr0.05.pt", "mf_lr0.05.json"}
+    for name, model in (("mf_lr0.01", a), ("mf_lr0.01.pt", a), ("mf_lr0.05.json", b)):
+        loaded, _ = load_checkpoint(tmp_path / name)
+        torch.testing.assert_close(loaded.embedding.weight, model.embedding.weight)
+
+
+def test_a_trainer_without_model_meta_writes_a_checkpoint_that_says_so(tmp_path):
+    from autograph_rec.config import TrainConfig
+    from autograph_rec.data import DataSplit, Interactions
+    from autograph_rec.train import Trainer
+
+    gen = torch.Generator().manual_seed(0)
+    inter = lambda n: Interactions(torch.randint(0, U, (n,), generator=gen).numpy(),  # noqa: E731
+                                   torch.randint(0, I, (n,), generator=gen).numpy())
+    split = DataSplit(inter(40), inter(8), inter(8), U, I)
+    model = build_backbone("lightgcn", U, I, embedding_dim=4, num_layers=1, seed=0)
+    Trainer(model, split, TrainConfig(epochs=1, eval_every=1, device="cpu"), run_dir=tmp_path, progress=False).fit()
+    # it used to record kwargs {} and fail on load with a shape mismatch (embedding_dim 64 vs 4)
+    with pytest.raises(ValueError, match="does not record the model's constructor arguments"):
+        load_checkpoint(tmp_path / "model")
+    model.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))  # the weights are all there

@@ -93,3 +93,19 @@ def test_metric_with_unevaluated_cutoff_is_rejected_before_training():
     model = build_backbone("mf", 2, 3, embedding_dim=4, seed=0)
     with pytest.raises(ValueError, match="train.metric 'recall@50' must be one of the evaluated metrics"):
         Trainer(model, split, TrainConfig(metric="recall@50", device="cpu"), EvalConfig(ks=[10, 20]), progress=False)
+
+
+def test_a_split_without_training_interactions_is_a_clear_error():
+    import numpy as np
+
+    from autograph_rec.config import TrainConfig
+    from autograph_rec.data import DataError, DataSplit, Interactions
+    from autograph_rec.nn import build_backbone
+    from autograph_rec.train import Trainer
+
+    empty = Interactions(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    split = DataSplit(empty, empty, empty, 3, 4)  # (a user in valid or test is already named as lacking training)
+    model = build_backbone("mf", 3, 4, embedding_dim=4, seed=0)
+    # it failed with "UnboundLocalError: cannot access local variable 'loss'"
+    with pytest.raises(DataError, match="no training interactions"):
+        Trainer(model, split, TrainConfig(epochs=2, device="cpu"), progress=False).fit()
