@@ -273,11 +273,13 @@ class AutoGraphPipeline:
 
     # ------------------------------------------------------------ profiles
     def profile_settings(self) -> dict[str, Any]:
+        from .profiling.profiler import PROMPT_DATA_VERSION
         from .profiling.templates import get_template
 
         dataset, _ = self.data
         templates = [f"{t.id}@{t.version}" for t in (get_template("user", dataset.domain), get_template("item", dataset.domain))]
-        settings = {"data": self._data_key(), "llm": llm_key(self.config.llm), "templates": templates}
+        settings = {"data": self._data_key(), "llm": llm_key(self.config.llm), "templates": templates,
+                    "prompt_data": PROMPT_DATA_VERSION}
         if self.config.llm.backend != "none":  # the template-only text is never checked
             from .profiling.quality import CHECKS_VERSION
 

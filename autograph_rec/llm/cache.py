@@ -11,6 +11,8 @@ import threading
 import time
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from dataclasses import replace
+
 from .base import Generation, GenerationSettings, LLMClient, Messages, ResultCallback
 
 log = logging.getLogger(__name__)
@@ -238,10 +240,12 @@ class CachedLLM(LLMClient):
                 k, gen, backend=self.backend, model=self.model_id, template=template,
                 request={"messages": miss_msgs[j], "settings": settings.to_dict()},
             )
-            for i in todo[k]:
-                results[i] = gen
+            for n, i in enumerate(todo[k]):
+                # a prompt repeated within the batch was generated once: its other rows are
+                # served from that generation (cached), so callers count one call and its tokens
+                results[i] = gen if n == 0 else replace(gen, cached=True)
                 if on_result is not None:
-                    on_result(i, gen)
+                    on_result(i, results[i])
 
         log.debug("cache: %d hits, %d misses", len(keys) - len(miss_keys), len(miss_keys))
         outs = self.llm.generate(miss_msgs, settings, on_result=store)

@@ -18,9 +18,25 @@ from ..llm.base import Generation, GenerationSettings, LLMClient, Messages
 from ..llm.cache import CachedLLM
 from .history import train_histories
 from .quality import OK, TRUNCATED, USABLE, check_output, prompt_text
-from .templates import PromptTemplate, get_template
+from .templates import PromptTemplate, get_template, has_value
 
 log = logging.getLogger(__name__)
+
+#: Bumped whenever the data filled into prompts changes for the same dataset and template
+#: (the profiles stage key holds it, so a stage built before is rebuilt; LLM responses to
+#: unchanged prompts come from the response cache). 2: an item without a title is "item #N",
+#: not "(untitled)".
+PROMPT_DATA_VERSION = 2
+
+
+def _titled(fields: Dict[str, Any], item: int) -> Dict[str, Any]:
+    """A copy of an item's text fields with ``item #<id>`` as its title when it has none: missing
+    from the frame, or a missing value in it (items without side text read NaN there), so
+    untitled items stay distinguishable in prompts and histories."""
+    fields = dict(fields)
+    if not has_value(fields.get("title")):
+        fields["title"] = f"item #{item}"
+    return fields
 
 
 def first_verdict(failures: str, status: str, kept_attempt: Optional[int] = None) -> str:
@@ -171,8 +187,7 @@ class Profiler:
         for u in ids:
             hist = []
             for k, i in enumerate(histories[u]):
-                fields = dict(item_rec.get(int(i), {}))
-                fields.setdefault("title", f"item #{int(i)}")
+                fields = _titled(item_rec.get(int(i), {}), int(i))
                 fields.pop("rating", None)
                 if self.with_ratings and ratings[u] is not None:
                     fields["rating"] = float(ratings[u][k])
@@ -187,9 +202,7 @@ class Profiler:
         ids = range(dataset.num_items) if ids is None else ids
         out = []
         for i in ids:
-            fields = dict(item_rec.get(int(i), {}))
-            fields.setdefault("title", f"item #{int(i)}")
-            out.append(tpl.item_messages(fields))
+            out.append(tpl.item_messages(_titled(item_rec.get(int(i), {}), int(i))))
         return out
 
     # -- generation --------------------------------------------------------------------------

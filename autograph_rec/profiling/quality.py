@@ -12,8 +12,10 @@ NON_ANSWER = "non_answer"
 
 #: Bumped whenever a verdict changes, so a cached profiles stage made under older rules is rebuilt
 #: (its LLM responses are reused from the response cache; only rows judged differently are retried).
-CHECKS_VERSION = 4  # 3: a refusal phrase quoted from the prompt (a title) is not a refusal;
-# 4: a row keeps its best attempt (Profiler), not its last: a truncated answer survives a later refusal
+CHECKS_VERSION = 5  # 3: a refusal phrase quoted from the prompt (a title) is not a refusal;
+# 4: a row keeps its best attempt (Profiler), not its last: a truncated answer survives a later refusal;
+# 5: an output whose every counted line is copied is an echo (a verbatim copy of a prompt with one
+# long line passed)
 
 #: Verdicts whose text still describes the item or user (a truncated profile is a partial one);
 #: the other verdicts carry nothing about it, so their text is not worth encoding.
@@ -84,9 +86,10 @@ def echoes_prompt(text: str, prompt: str, min_chars: int = 20, max_share: float 
     ...", "The user interacted with these movies:") and continue with invented entries, or
     copy the history list back. A line of at least :obj:`min_chars` characters counts as
     copied when at least :obj:`line_overlap` of its word 3-grams occur in :obj:`prompt`
-    (so "This user is ..." copies "The user is ..."). The output is an echo when its first
-    two lines are copied (the prompt restarted) or at least two and at least
-    :obj:`max_share` of its lines are. A restated title line above a real answer is not
+    (so "This user is ..." copies "The user is ..."). The output is an echo when every line
+    that counts is copied (e.g. a verbatim copy of a prompt whose title line is too short to
+    count), when its first two lines are (the prompt restarted), or when at least two and at
+    least :obj:`max_share` of its lines are. A restated title line above a real answer is not
     an echo.
     """
     seen = set(_trigrams(prompt.split()))
@@ -97,7 +100,8 @@ def echoes_prompt(text: str, prompt: str, min_chars: int = 20, max_share: float 
             continue
         grams = set(_trigrams(words))
         hits.append(sum(g in seen for g in grams) >= line_overlap * len(grams))
-    return hits[:2] == [True, True] or (sum(hits) >= 2 and sum(hits) >= max_share * len(hits))
+    return ((bool(hits) and all(hits)) or hits[:2] == [True, True]
+            or (sum(hits) >= 2 and sum(hits) >= max_share * len(hits)))
 
 
 def check_output(gen: Generation, min_chars: int = 20, refusal_window: int = 160,

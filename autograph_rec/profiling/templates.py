@@ -35,7 +35,8 @@ ITEM_TEXT_FIELDS = (
 USER_FIELDS = ("age", "gender", "occupation", "location", "country")
 
 
-def _present(value: Any) -> bool:
+def has_value(value: Any) -> bool:
+    """Whether a text field holds something to show (not None, NaN, empty or "unknown")."""
     if value is None:
         return False
     if isinstance(value, float) and math.isnan(value):
@@ -52,11 +53,11 @@ def _fmt(value: Any) -> str:
 def describe_item(fields: Mapping[str, Any], max_chars: int = 600) -> str:
     """One line naming an item from its own text fields, e.g.
     ``"Toy Story (1995) [genres: Animation, Children's, Comedy]"``."""
-    title = _fmt(fields["title"]) if _present(fields.get("title")) else None
+    title = _fmt(fields["title"]) if has_value(fields.get("title")) else None
     parts = []
     for key in ITEM_TEXT_FIELDS[1:]:
         v = fields.get(key)
-        if not _present(v):
+        if not has_value(v):
             continue
         if key == "year" and title and _fmt(v) in title:
             continue  # MovieLens titles already end in "(1995)"
@@ -69,7 +70,7 @@ def describe_item(fields: Mapping[str, Any], max_chars: int = 600) -> str:
 
 def describe_user(fields: Mapping[str, Any]) -> Optional[str]:
     """A demographics sentence, or :obj:`None` when nothing is known."""
-    known = [(k, _fmt(fields[k])) for k in USER_FIELDS if k in fields and _present(fields[k])]
+    known = [(k, _fmt(fields[k])) for k in USER_FIELDS if k in fields and has_value(fields[k])]
     if not known:
         return None
     d = dict(known)
@@ -142,8 +143,8 @@ class PromptTemplate:
             # Titles only, as in the paper: with genres and years every history line
             # doubled in length, and prompt tokens dominate the cost of user profiles.
             title = item.get("title")
-            line = f"{k}. {_fmt(title) if _present(title) else describe_item(item, max_chars=200)}"
-            if _present(item.get("rating")):
+            line = f"{k}. {_fmt(title) if has_value(title) else describe_item(item, max_chars=200)}"
+            if has_value(item.get("rating")):
                 line += f" (rated {_fmt(item['rating'])}/5)"
             lines.append(line)
         lines.append("")

@@ -386,6 +386,44 @@ def test_prompt_echoes_are_flagged_and_retried():
     assert row["status"] == "ok" and row["failures"] == "echo" and row["attempts"] == 2
 
 
+def test_a_verbatim_copy_of_an_untitled_item_prompt_is_an_echo():
+    # items without side text: before, the copy's only line long enough to count was the
+    # instruction, and one copied counted line was no echo
+    ds, _ = toy(num_users=1)
+    ds.item_features.loc[[0, 1], ["title", "year", "genres"]] = np.nan  # no side text at all (RLMRec's items)
+    parrot = FakeLLM(responder=lambda messages: messages[-1]["content"])
+    out = Profiler(parrot, max_retries=1).profile_items(ds, ids=[0, 1])
+    assert list(out.frame["status"]) == ["echo", "echo"] and list(out.frame["attempts"]) == [2, 2]
+    # a one-line real answer is not a copy
+    from autograph_rec.profiling.quality import prompt_text
+
+    prompt = prompt_text(Profiler(parrot).item_messages(ds, ids=[0])[0])
+    answer = "A tense drama about a family that loses its farm, told with restraint and warmth."
+    assert check_output(Generation(answer), prompt=prompt) == "ok"
+
+
+def test_items_without_a_title_are_named_by_id_in_prompts_and_histories():
+    ds, split = toy(num_users=1)
+    ds.item_features.loc[[38, 39], "title"] = np.nan  # items without side text read NaN there
+    prof = Profiler(FakeLLM())
+    texts = [m[-1]["content"] for m in prof.item_messages(ds, ids=[38, 39, 37])]
+    assert "item #38" in texts[0] and "item #39" in texts[1] and "TrainFilm37" in texts[2]
+    assert not any("(untitled)" in t for t in texts)
+    history = prof.user_messages(ds, split, ids=[0])[0][-1]["content"]  # the last 30 training items
+    assert "item #38" in history and "item #39" in history and "(untitled)" not in history
+
+
+def test_a_prompt_repeated_in_a_batch_counts_as_one_call(tmp_path):
+    from autograph_rec.llm import ResponseCache
+
+    ds, _ = toy(num_users=1)
+    ds.item_features.loc[[1], ["title", "year"]] = ds.item_features.loc[[0], ["title", "year"]].to_numpy()
+    llm = CachedLLM(FakeLLM(responder=lambda m: "genre: drama. mood/tone: tense and hopeful, slow."),
+                    ResponseCache(str(tmp_path / "c.sqlite")))
+    out = Profiler(llm).profile_items(ds, ids=[0, 1])
+    assert out.stats["calls"] == 1 and out.stats["cached"] == 1
+
+
 def test_first_verdict_reads_stored_rows():
     from autograph_rec.profiling import first_verdict
 
