@@ -45,6 +45,11 @@ class GenerationSettings:
     def __post_init__(self):
         # A list would make the dataclass unhashable and JSON order-unstable.
         object.__setattr__(self, "stop", tuple(self.stop or ()))
+        # Equal settings must give equal cache keys: temperature=0 and 0.0 compare equal but
+        # serialise differently, so the numbers take their declared types.
+        for name in ("temperature", "top_p", "repetition_penalty"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "max_new_tokens", int(self.max_new_tokens))
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0 (got {self.temperature})")
         if not 0 < self.top_p <= 1:

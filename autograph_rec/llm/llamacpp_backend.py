@@ -114,6 +114,10 @@ class LlamaCppLLM(LLMClient):
         )
         if s.seed is not None:
             kw["seed"] = s.seed
+        # llama-cpp-python reuses the previous call's KV cache; when the new prompt repeats the
+        # last one (a retry) its replay path gave another greedy text than a fresh context does,
+        # so the same request could be answered two ways. A fresh context every call.
+        llama.reset()
         out = llama.create_chat_completion(
             [{"role": m["role"], "content": m["content"]} for m in messages], **kw)
         return generation_from_chat_completion(out)

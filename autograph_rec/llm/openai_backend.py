@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import random
@@ -118,14 +120,18 @@ class OpenAILLM(LLMClient):
         if not base_url.endswith("/v1"):
             base_url += "/v1"
         self.base_url = base_url
-        self.model_id = model
+        self.model = model
+        self.extra_body = dict(extra_body or {})
+        # the cache identity: extra_body can change the answer (sampling fields, even the model),
+        # so two clients that differ in it must not share cached responses
+        self.model_id = model if not self.extra_body else (
+            f"{model}+extra:{hashlib.sha256(json.dumps(self.extra_body, sort_keys=True, default=str).encode()).hexdigest()[:12]}")
         self.api_key_env = api_key_env
         self.max_concurrency = max(1, int(max_concurrency))
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
-        self.extra_body = dict(extra_body or {})
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(api_key_env) if api_key_env else None
         if key:
@@ -145,7 +151,7 @@ class OpenAILLM(LLMClient):
 
     def payload(self, messages: Messages, settings: GenerationSettings) -> Dict[str, Any]:
         body: Dict[str, Any] = {
-            "model": self.model_id,
+            "model": self.model,
             "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
             "temperature": settings.temperature,
             "top_p": settings.top_p,
@@ -216,9 +222,9 @@ class OpenAILLM(LLMClient):
         validate_messages(messages_batch)
         results: List[Optional[Generation]] = [None] * len(messages_batch)
         error: Optional[BaseException] = None
-        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="llm-http") as pool:
-            pending = {pool.submit(self.complete, m, settings): i
-                       for i, m in enumerate(messages_batch)}
+        pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="llm-http")
+        pending = {pool.submit(self.complete, m, settings): i for i, m in enumerate(messages_batch)}
+        try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -235,9 +241,34 @@ class OpenAILLM(LLMClient):
                     # Called from this (the caller's) thread, so callbacks need no locking.
                     if on_result is not None:
                         on_result(i, gen)
+        except BaseException:
+            # Ctrl-C, or on_result failed: send nothing more, but keep the answers of requests
+            # already sent (paid for) by handing them to on_result (the cache) before raising
+            self._drain(pending, on_result)
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         if error is not None:
             raise error
         return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _drain(pending: Dict[Any, int], on_result: Optional[ResultCallback]) -> None:
+        """Cancel the requests not started; pass those in flight to ``on_result`` as they finish
+        (a second Ctrl-C stops waiting for them)."""
+        for fut in pending:
+            fut.cancel()
+        for fut, i in pending.items():
+            if fut.cancelled():
+                continue
+            try:
+                gen = fut.result()
+                if on_result is not None:
+                    on_result(i, gen)
+            except KeyboardInterrupt:
+                return
+            except Exception as exc:  # the first error is the one raised; note the others
+                log.warning("an answer finished during the interruption was not kept: %r", exc)
 
     def close(self) -> None:
         self._client.close()

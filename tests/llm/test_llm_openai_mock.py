@@ -116,3 +116,61 @@ def test_partial_failure_keeps_finished_rows_in_cache(tmp_path):
     assert len(cached.cache) == 2  # a and b were stored before the failure surfaced
     out = cached.generate(convs[:2])
     assert [g.text for g in out] == ["answer a", "answer b"] and all(g.cached for g in out)
+
+
+def test_an_interruption_sends_nothing_more_and_keeps_the_answers_in_flight():
+    import threading
+    import time
+
+    sent = []
+    lock = threading.Lock()
+
+    def handler(request):
+        with lock:
+            sent.append(json.loads(request.content)["messages"][0]["content"])
+        time.sleep(0.3)
+        return httpx.Response(200, json=ok_body(text="answer"))
+
+    kept = []
+
+    def on_result(i, gen):  # the first answer "is" a Ctrl-C (raised in the caller's thread)
+        kept.append(i)
+        if len(kept) == 1:
+            raise KeyboardInterrupt
+
+    llm = client(handler, max_concurrency=2)
+    convs = [[{"role": "user", "content": str(i)}] for i in range(10)]
+    with pytest.raises(KeyboardInterrupt):
+        llm.generate(convs, on_result=on_result)
+    time.sleep(0.5)  # nothing queued starts later either
+    # before, the pool's exit ran all ten requests and dropped their answers
+    assert len(sent) <= 4
+    # the other request in flight when the first answer came back was kept, not thrown away
+    assert len(kept) >= 2 and len(set(kept)) == len(kept)
+
+
+def test_extra_body_is_part_of_the_cache_identity(tmp_path):
+    seen = []
+
+    def handler(request):
+        body = json.loads(request.content)
+        seen.append(body)
+        return httpx.Response(200, json=ok_body(text=f"top_k={body.get('top_k')}"))
+
+    a = client(handler, extra_body={"top_k": 1})
+    b = client(handler, extra_body={"top_k": 50, "temperature": 1.0})
+    assert a.model_id != b.model_id != client(handler).model_id == "m"
+    assert seen == [] and a.payload(CONV, GenerationSettings())["model"] == "m"  # the server still sees "m"
+    path = str(tmp_path / "c.sqlite")
+    assert CachedLLM(a, path).generate([CONV])[0].text == "top_k=1"
+    # another extra_body is another request: not served A's cached answer
+    out = CachedLLM(b, path).generate([CONV])[0]
+    assert out.text == "top_k=50" and not out.cached
+
+
+def test_equal_settings_give_equal_cache_keys():
+    from autograph_rec.llm import cache_key
+
+    a = GenerationSettings(temperature=0, top_p=1, repetition_penalty=1, max_new_tokens=8.0)
+    b = GenerationSettings(temperature=0.0, top_p=1.0, repetition_penalty=1.0, max_new_tokens=8)
+    assert a == b and cache_key("x", "m", CONV, a) == cache_key("x", "m", CONV, b)
