@@ -140,9 +140,10 @@ class LLMConfig:
     Args:
         backend: ``none`` (template-only: the prompt's data part is encoded directly, no
             generation), ``smollm2`` (bundled offline model), ``openai`` (any OpenAI-compatible
-            server: vLLM, llama.cpp, Ollama), ``transformers`` (a local model folder/GGUF) or
-            ``fake`` (deterministic stand-in for tests; never for quality claims).
-        model: model name (``openai``) or path (``transformers``).
+            server: vLLM, llama.cpp, Ollama), ``transformers`` (a local model folder/GGUF),
+            ``llamacpp`` (a GGUF file in-process with llama-cpp-python; the bundled SmolLM2 by
+            default) or ``fake`` (deterministic stand-in for tests; never for quality claims).
+        model: model name (``openai``) or path (``transformers``, ``llamacpp``).
         base_url: server URL for ``openai``, e.g. ``http://127.0.0.1:8000/v1``.
         api_key_env: name of the environment variable holding the API key.
         max_new_tokens: generation budget per profile (a retry of a truncated profile gets 1.5x).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import random
 import time
@@ -171,8 +172,8 @@ class OpenAILLM(LLMClient):
         if response is not None:
             ra = response.headers.get("retry-after")
             try:
-                if ra is not None:
-                    return min(float(ra), self.max_backoff)
+                if ra is not None and math.isfinite(float(ra)):
+                    return min(max(float(ra), 0.0), self.max_backoff)  # a negative value slept -> ValueError
             except ValueError:
                 pass  # HTTP-date form: fall back to our own schedule
         base = min(self.backoff * (2 ** attempt), self.max_backoff)

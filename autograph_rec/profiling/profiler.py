@@ -163,6 +163,10 @@ class Profiler:
         chunk_size: int = 256,
         show_progress: Optional[bool] = None,
     ):
+        if int(max_retries) < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries!r}")
+        if int(chunk_size) < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
         self.llm = llm
         self.settings = settings or GenerationSettings(max_new_tokens=256)
         self.max_history = max_history

@@ -59,6 +59,9 @@ def run_profiling(dataset, split, llm_cfg, out_dir: Path, progress: bool = True)
             kwargs["batch_size"] = llm_cfg.batch_size
             if llm_cfg.model:
                 kwargs["model"] = llm_cfg.model
+        elif llm_cfg.backend == "llamacpp":
+            if llm_cfg.model:  # a GGUF path; without it the bundled SmolLM2
+                kwargs["model"] = llm_cfg.model
         elif llm_cfg.backend == "openai":
             if not llm_cfg.base_url or not llm_cfg.model:
                 raise ValueError("llm.backend=openai needs llm.base_url and llm.model (e.g. --base-url http://host:8000/v1 --llm-model NAME)")

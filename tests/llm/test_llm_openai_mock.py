@@ -174,3 +174,17 @@ def test_equal_settings_give_equal_cache_keys():
     a = GenerationSettings(temperature=0, top_p=1, repetition_penalty=1, max_new_tokens=8.0)
     b = GenerationSettings(temperature=0.0, top_p=1.0, repetition_penalty=1.0, max_new_tokens=8)
     assert a == b and cache_key("x", "m", CONV, a) == cache_key("x", "m", CONV, b)
+
+
+@pytest.mark.parametrize("retry_after", ["-5", "nan"])
+def test_a_retry_after_that_is_no_delay_is_not_slept(retry_after):
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"retry-after": retry_after}, json={"detail": "busy"})
+        return httpx.Response(200, json=ok_body())
+
+    # time.sleep(-5) raised ValueError; nan was slept as the cap
+    assert client(handler, max_backoff=0.01).generate([CONV])[0].text == "hi there" and len(calls) == 2

@@ -433,3 +433,27 @@ def test_first_verdict_reads_stored_rows():
     assert first_verdict("", "ok") == "ok"
     # the profiles stage stores a template-text fallback as "<verdict>->template_only"
     assert first_verdict("", "non_answer->template_only") == "non_answer"
+
+
+def test_the_llamacpp_backend_gets_the_configured_model(tmp_path, monkeypatch):
+    from autograph_rec.config import LLMConfig
+    from autograph_rec.llm import registry
+    from autograph_rec.profiling.stage import run_profiling
+
+    ds, split = toy(num_users=1)
+    seen = []
+
+    def build(name, cache=None, **kw):
+        seen.append((name, kw))
+        return FakeLLM(responder=lambda m: "genre: drama. mood/tone: tense and hopeful, slow and warm.")
+
+    monkeypatch.setattr(registry, "build_llm", build)
+    run_profiling(ds, split, LLMConfig(backend="llamacpp", model="/models/other.gguf"), tmp_path, progress=False)
+    assert seen == [("llamacpp", {"model": "/models/other.gguf"})]  # it was always the bundled SmolLM2
+
+
+@pytest.mark.parametrize("kwargs, message", [({"max_retries": -1}, "max_retries must be >= 0"),
+                                             ({"chunk_size": 0}, "chunk_size must be >= 1")])
+def test_profiler_settings_out_of_range_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Profiler(FakeLLM(), **kwargs)
