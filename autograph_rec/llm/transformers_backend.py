@@ -132,6 +132,12 @@ class TransformersLLM(LLMClient):
     sampling with ``temperature``/``top_p`` under a fixed ``seed``. The model
     is loaded lazily on the first call and shared within the process.
 
+    A sampled answer is reproducible for the same call, not per prompt: the seed applies to
+    each forward batch, whose rows are the call's prompts in length order, so one prompt sampled
+    beside other prompts (e.g. a retry in a run resumed from a cache holding some of them) can
+    get another sample. Greedy answers do not depend on their batch mates (up to the dtype's
+    rounding). A response cache keeps whichever sample came first.
+
     Args:
         model (str): Model folder or ``.gguf`` file (see :func:`load_model`).
         gguf_file (str, optional): GGUF file name inside :obj:`model`.
