@@ -30,10 +30,24 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__}, Python {platform.python_version()}, {gpu}"
 
 
+def code_version() -> str:
+    """The commit the code runs from (``git describe --always --dirty``), or ``unknown``
+    outside a git checkout: recorded with every result, since a resume key cannot see code."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
 def header(title: str, extra: str = "") -> str:
     cmd = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"## {title}\n\n- command: `{cmd}`\n- date: {now}\n- machine: {machine()}\n{extra}\n"
+    return (f"## {title}\n\n- command: `{cmd}`\n- date: {now}\n- code: {code_version()}\n"
+            f"- machine: {machine()}\n{extra}\n")
 
 
 def write_result(name: str, markdown: str, payload: dict) -> Path:

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import header, mean_std, pct_change, protocol_overrides, write_result  # noqa: E402
+from _bench import code_version, header, mean_std, pct_change, protocol_overrides, write_result  # noqa: E402
 
 from autograph_rec.artifacts import stable_hash  # noqa: E402
 from autograph_rec.config import RunConfig  # noqa: E402
@@ -91,16 +91,24 @@ def run_folder(args, model: str, variant: str, seed: int) -> Path:
 
 
 def settings_key(sets: list[str]) -> str:
-    """Resume key of a run: its overrides without ``output=``, so where a run was stored never
-    decides whether its finished row is reused (rows from before the folder hash still match)."""
-    return json.dumps(sorted(s for s in sets if not s.startswith("output=")))
+    """Resume key of a run: the whole config its overrides resolve to, without ``output`` (where a
+    run was stored never decides whether its finished row is reused). Resolved, not as typed: a
+    changed default (say ``autograph.view_factor_weight``) changes the key, so a row trained under
+    the old default is not reused as a current one."""
+    config = RunConfig().with_overrides(sets).to_dict()
+    config.pop("output", None)
+    return json.dumps(config, sort_keys=True, default=str)
 
 
 def resume_key(sets: list[str], variant: str) -> str:
     """:func:`settings_key`, plus the profile quality checks' version for ``smollm2``: its text
     depends on them (a rejected reply is retried, then replaced by the template-only text), so a
-    row made under older checks is not reused."""
-    return settings_key(sets + ([f"#profiling.checks={CHECKS_VERSION}"] if variant == "smollm2" else []))
+    row made under older checks is not reused. (Code changes that keep the config are not seen:
+    rows record the commit they ran on, and a new ``--runs`` folder starts afresh.)"""
+    key = json.loads(settings_key(sets))
+    if variant == "smollm2":
+        key["#profiling.checks"] = CHECKS_VERSION
+    return json.dumps(key, sort_keys=True)
 
 
 def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict:
@@ -118,16 +126,18 @@ def run_one(args, model: str, variant: str, seed: int, extra: list[str]) -> dict
     if done_file.exists():
         for line in done_file.read_text().splitlines():
             rec = json.loads(line)
-            if settings_key(json.loads(rec["key"])) == key:
+            if rec["key"] == key:
                 print(f"reusing finished run {out}", flush=True)
-                return rec["row"]
+                # the row may have been stored under another label with the same config ("all
+                # paths" is the plain "none" run): it answers to the label asked for
+                return {**rec["row"], "variant": variant, "seed": seed}
     if variant == "vanilla":
         result = run_training(RunConfig().with_overrides(sets), progress=False)
     else:
         # each run builds its stages in its own folder; LLM responses and sentence vectors come from
         # the shared caches ($AUTOGRAPH_REC_CACHE, --llm-cache), so a run repeats only the quantizer and training
         result = AutoGraphPipeline(RunConfig().with_overrides(sets), progress=False).run()
-    row = {"model": model, "variant": variant, "seed": seed, **result.to_json()}
+    row = {"model": model, "variant": variant, "seed": seed, **result.to_json(), "commit": code_version()}
     done_file.parent.mkdir(parents=True, exist_ok=True)
     with done_file.open("a") as f:
         f.write(json.dumps({"key": key, "row": row}, default=str) + "\n")
@@ -210,7 +220,8 @@ def main() -> None:
     )
     md += "\n" + table(rows, ("model", "variant")) + "\n"
     print(md)
-    write_result(f"autograph_{args.dataset}_{kind}_{'_'.join(args.models)}{args.tag}", md, {"rows": rows})
+    write_result(f"autograph_{args.dataset}_{kind}_{'_'.join(args.models)}{args.tag}", md,
+                 {"args": vars(args), "code": code_version(), "rows": rows})
 
 
 if __name__ == "__main__":

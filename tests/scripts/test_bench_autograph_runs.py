@@ -36,13 +36,17 @@ def test_smollm2_runs_reading_different_response_caches_get_their_own_folder(loa
         "autograph.levels=3", "llm.cache=runs/a.sqlite"]
 
 
-def test_resume_key_ignores_the_output_folder_only(load_script):
+def test_resume_key_is_the_resolved_config_without_the_output_folder(load_script):
     bench = load_script("bench_autograph")
     sets = ["data.seed=0", "model.name=mf", "output=runs/a"]
-    # a row stored under the old folder name still matches the same settings in a new folder
+    # a row stored under another folder still matches the same settings, in any order
     assert bench.settings_key(sets) == bench.settings_key(["output=runs/b", "model.name=mf", "data.seed=0"])
     assert bench.settings_key(sets) != bench.settings_key(["data.seed=1", "model.name=mf", "output=runs/a"])
-    assert json.loads(bench.settings_key(sets)) == ["data.seed=0", "model.name=mf"]
+    # resolved, not as typed: a default spelled out is the same run, and a run's key holds every
+    # default, so rows trained before a default changed (view_factor_weight None -> 1.0) differ
+    assert bench.settings_key(sets) == bench.settings_key(sets + ["autograph.view_factor_weight=1.0"])
+    assert bench.settings_key(sets) != bench.settings_key(sets + ["autograph.view_factor_weight=null"])
+    assert "output" not in json.loads(bench.settings_key(sets))
 
 
 def test_smollm2_rows_made_under_older_profile_checks_are_not_reused(load_script):
@@ -51,9 +55,22 @@ def test_smollm2_rows_made_under_older_profile_checks_are_not_reused(load_script
     assert bench.resume_key(sets, "none") == bench.settings_key(sets)
     assert bench.resume_key(sets, "vanilla") == bench.settings_key(sets)
     key = json.loads(bench.resume_key(sets, "smollm2"))
-    assert f"#profiling.checks={bench.CHECKS_VERSION}" in key and bench.CHECKS_VERSION >= 2
-    # a row stored before the checks had a version (the old key) does not match
+    assert key["#profiling.checks"] == bench.CHECKS_VERSION >= 2
     assert bench.resume_key(sets, "smollm2") != bench.settings_key(sets)
+
+
+def test_a_reused_row_answers_to_the_label_asked_for(load_script, tmp_path):
+    bench = load_script("bench_autograph")
+    args = _args([])
+    args.runs = str(tmp_path)
+    # "all paths" has no overrides of its own: the same config as the plain "none" run
+    out = bench.run_folder(args, "lightgcn", "none", 0)
+    sets = bench.base_overrides(args, "lightgcn", 0, out) + ["autograph.enabled=true", "llm.backend=none"]
+    stored = {"model": "lightgcn", "variant": "none", "seed": 0, "test": {"ndcg@20": 0.3}}
+    (tmp_path / "ml-100k").mkdir()
+    (tmp_path / "ml-100k" / "rows.jsonl").write_text(json.dumps({"key": bench.resume_key(sets, "none"), "row": stored}) + "\n")
+    row = bench.run_one(args, "lightgcn", "all paths", 0, [])  # reused, not trained
+    assert row["variant"] == "all paths" and row["test"] == {"ndcg@20": 0.3}
 
 
 def test_a_fixed_split_changes_the_split_only_and_shares_the_run_whose_seed_is_that_split(load_script):
