@@ -88,7 +88,8 @@ def main() -> None:
     result = json.loads(result_path.read_text())
     # the study's protocol (dim, epochs, dataset), this run's machine settings
     study_args = SimpleNamespace(**{**result["args"], "threads": args.threads, "data_dir": args.data_dir,
-                                    "runs": args.runs, "llm_cache": result["args"].get("llm_cache")})
+                                    "runs": args.runs, "llm_cache": result["args"].get("llm_cache"),
+                                    "split_seed": result["args"].get("split_seed")})
     records = [r for r in result["records"]
                if (args.models is None or r["model"] in args.models)
                and (args.variants is None or r["variant"] in args.variants)]
@@ -101,7 +102,8 @@ def main() -> None:
             config = config.with_overrides(args.set)
         out = Path(args.runs) / study_args.dataset / f"{record['model']}-{record['variant']}{args.tag}"
         out.mkdir(parents=True, exist_ok=True)
-        retrained = [retrain(config, seed, out) for seed in args.seeds]
+        # the study's retraining protocol: each seed on its own split, or every seed on --split-seed's
+        retrained = [retrain(config, seed, out, study_args.split_seed) for seed in args.seeds]
         recorded = {x["seed"]: x["test"]["ndcg@20"] for x in record["retrained"]}
         missing = [s for s in args.seeds if s not in recorded]
         if missing:
@@ -111,7 +113,10 @@ def main() -> None:
                      "recorded": [recorded[s] for s in args.seeds],
                      "now": [x["test"]["ndcg@20"] for x in retrained], "retrained": retrained})
     md = header(f"Tuned best configs retrained with the current code ({result_path.name})",
-                f"- seeds: {args.seeds} (split, initialisation, sampling, quantizer); threads {args.threads}\n"
+                f"- seeds: {args.seeds} "
+                + ("(split, initialisation, sampling, quantizer)" if study_args.split_seed is None
+                   else f"(initialisation, sampling, quantizer; split {study_args.split_seed} for all)")
+                + f"; threads {args.threads}\n"
                 + (f"- on top of each best config: `{' '.join(args.set)}`\n" if args.set else "")
                 + "- the studies are not rerun: each row is its study's best config, test NDCG@20 as "
                 "recorded in the result file and as retrained now, mean ± std over the seeds\n")
