@@ -98,22 +98,29 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         "llm_model": "llm.model", "limit": "llm.limit", "encoder": "encode.encoder", "quantizer": "quantize.method",
         "levels": "autograph.levels", "aggregation": "autograph.aggregation",
     }
-    flags = [f"{key}={getattr(args, attr)}" for attr, key in flag_map.items() if getattr(args, attr, None) is not None]
+    # the flags' values as typed: not re-read as YAML (a '#' in a path started a comment, '010'
+    # became 8, 'null' None); --set keeps YAML, where [5, 10] or true are the point
+    flags = {key: getattr(args, attr) for attr, key in flag_map.items() if getattr(args, attr, None) is not None}
     if args.seed is not None:
-        flags += [f"train.seed={args.seed}", f"data.seed={args.seed}", f"quantize.seed={args.seed}"]
+        flags.update({"train.seed": args.seed, "data.seed": args.seed, "quantize.seed": args.seed})
     if args.command == "run":
-        flags.append(f"autograph.enabled={'false' if args.vanilla else 'true'}")
-    flags.append(f"output={args.output}")
-    return config.with_overrides(flags + list(args.overrides))
+        flags["autograph.enabled"] = not args.vanilla
+    flags["output"] = args.output
+    return config.with_values(flags).with_overrides(list(args.overrides))
 
 
 def format_table(result) -> str:
     """Validation and test metrics side by side."""
-    keys = [k for k in result.test if k != "num_users"]
-    width = max(len(k) for k in keys)
+    # the validation metrics name the rows: test ones are absent with train.evaluate_test=false
+    keys = [k for k in {**result.valid, **result.test} if k != "num_users"]
+    width = max([len(k) for k in keys] + [6])
+
+    def cell(metrics: dict, key: str) -> str:
+        return f"{metrics[key]:>8.4f}" if key in metrics else f"{'-':>8}"
+
     lines = [f"{'metric':<{width}}  {'valid':>8}  {'test':>8}", "-" * (width + 20)]
     for key in keys:
-        lines.append(f"{key:<{width}}  {result.valid.get(key, float('nan')):>8.4f}  {result.test[key]:>8.4f}")
+        lines.append(f"{key:<{width}}  {cell(result.valid, key)}  {cell(result.test, key)}")
     lines.append(f"best epoch {result.best_epoch} of {result.epochs_run}; {result.seconds:.1f}s "
                  f"({result.seconds_per_epoch:.3f}s/epoch, {result.seconds_per_eval:.3f}s/eval)")
     return "\n".join(lines)
@@ -155,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         variant = "" if args.command == "train" or not config.autograph.enabled else f" + AutoGraph ({config.autograph.aggregation}, llm={config.llm.backend})"
         print(f"{config.model.name}{variant} on {config.data.name} -> {config.output}")
         print(format_table(result))
-    except (DataError, MissingDataError, ConfigError, ValueError) as exc:
+    except (DataError, MissingDataError, ConfigError, ValueError, FloatingPointError) as exc:
+        # FloatingPointError: a diverging loss, with the trainer's advice (lower train.lr)
         print(f"autograph-rec: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -132,6 +132,9 @@ class EvalConfig:
     mode: str = "full"
     num_negatives: int = 100
 
+    def __post_init__(self) -> None:
+        _check_at_least("eval", self, batch_size=1, num_negatives=1)
+
 
 @dataclass
 class LLMConfig:
@@ -173,6 +176,7 @@ class LLMConfig:
     cache: str | None = None
 
     def __post_init__(self) -> None:
+        _check_at_least("llm", self, batch_size=1)
         if self.limit is not None:
             _check_at_least("llm", self, limit=0)
 
@@ -186,6 +190,10 @@ class EncodeConfig:
 
     encoder: str = "minilm"
     batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        # 0 passed, then failed after the profiles stage ("range() arg 3 must not be zero")
+        _check_at_least("encode", self, batch_size=1)
 
 
 @dataclass
@@ -296,17 +304,27 @@ class RunConfig:
 
     def with_overrides(self, overrides: list[str]) -> "RunConfig":
         """Apply ``section.key=value`` strings (values parsed as YAML: ``0.01``, ``true``, ``[5, 10]``)."""
-        data = self.to_dict()
+        pairs = []
         for item in overrides:
             if "=" not in item:
                 raise ConfigError(f"override {item!r} must look like section.key=value")
             key, raw = item.split("=", 1)
-            value = yaml.safe_load(raw) if raw.strip() else None
+            pairs.append((key.strip(), yaml.safe_load(raw) if raw.strip() else None, f"override {item!r}"))
+        return self._with(pairs)
+
+    def with_values(self, values: typing.Mapping[str, Any]) -> "RunConfig":
+        """Set ``section.key`` settings to the Python values given, as they are: no YAML parsing,
+        so a path such as ``runs/a #2`` or ``010`` stays that string (the CLI's own flags)."""
+        return self._with([(key, value, f"setting {key!r}") for key, value in values.items()])
+
+    def _with(self, pairs: list[tuple[str, Any, str]]) -> "RunConfig":
+        data = self.to_dict()
+        for key, value, where in pairs:
             node = data
-            parts = key.strip().split(".")
+            parts = key.split(".")
             for part in parts[:-1]:
                 if not isinstance(node.get(part), dict):
-                    raise ConfigError(f"unknown config section {part!r} in override {item!r}")
+                    raise ConfigError(f"unknown config section {part!r} in {where}")
                 node = node[part]
             if parts[-1] not in node and not _is_free_dict_path(parts):
                 raise ConfigError(f"unknown config key {key!r}; known keys here: {sorted(node)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -82,9 +83,33 @@ def environment() -> dict[str, str]:
     }
 
 
+#: What a finished run leaves in its folder besides the stage folders: removed when the next run
+#: in that folder starts training, so no file of an earlier run sits beside the new one's.
+RUN_OUTPUTS = ("config.yaml", "metrics.json", "history.json", "model.pt", "model.json", "report")
+
+
+def start_run_folder(config: RunConfig, keep: tuple[str, ...] = ()) -> None:
+    """Clear an earlier run's :data:`RUN_OUTPUTS` (and its ``graph.pt`` unless kept) from
+    ``config.output`` and write this run's ``config.yaml``. Called once the data and stages are
+    ready, so a run that fails before training leaves the earlier run whole and consistent."""
+    run_dir = Path(config.output)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in (*RUN_OUTPUTS, "graph.pt"):
+        path = run_dir / name
+        if name in keep:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    config.to_yaml(run_dir / "config.yaml")
+
+
 def _train_and_save(config: RunConfig, split: DataSplit, model: torch.nn.Module, meta: dict, progress: bool,
                     eval_hook: EvalHook | None = None) -> TrainResult:
     run_dir = Path(config.output) if config.output else None
+    if run_dir is not None:
+        start_run_folder(config, keep=("graph.pt",) if "autograph" in meta else ())
     result = Trainer(model, split, config.train, config.eval, run_dir=run_dir, progress=progress, model_meta=meta,
                      eval_hook=eval_hook).fit()
     if run_dir is not None:
@@ -100,9 +125,6 @@ def run_training(config: RunConfig, progress: bool = True, eval_hook: EvalHook |
     ``eval_hook(epoch, valid_metrics)`` runs after each validation (e.g.
     :class:`~autograph_rec.hpo.OptunaPruningHook`)."""
     check_training_settings(config)
-    if config.output:
-        Path(config.output).mkdir(parents=True, exist_ok=True)
-        config.to_yaml(Path(config.output) / "config.yaml")
     t0 = time.perf_counter()
     dataset, split = prepare_data(config.data)
     logger.info("data %s ready in %.1fs: %s", dataset.name, time.perf_counter() - t0, split.summary())
@@ -266,7 +288,10 @@ class AutoGraphPipeline:
 
     def _skip(self, stage: StageDir) -> bool:
         fresh = stage.is_fresh()
-        self.stage_log[stage.name] = "cached" if fresh else "ran"
+        # a stage built earlier by this pipeline and read again (training, then the report, read
+        # the codes) stays "ran" in the log: this run built it
+        if not (fresh and self.stage_log.get(stage.name) == "ran"):
+            self.stage_log[stage.name] = "cached" if fresh else "ran"
         if fresh:
             logger.info("stage %s: inputs unchanged, reusing %s", stage.name, stage.path)
         return fresh
@@ -404,15 +429,19 @@ class AutoGraphPipeline:
     def run(self) -> TrainResult:
         """All stages, then the report; returns the training result."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.config.to_yaml(self.run_dir / "config.yaml")
         if self.config.autograph.enabled and self.config.llm.backend == "none":
             logger.warning("llm.backend=none: template-only variant — the prompts' data (attributes, training "
                            "histories) is encoded directly, no LLM generation")
         result = self.train()
+        codes = None
+        if self.config.autograph.enabled:
+            codes = self.quantize()  # this run's codes (the stage is current: training just read it)
         try:
             from .report import write_report
 
-            write_report(self.run_dir, result, self.stage_log, metric=self.config.train.metric)
+            write_report(self.run_dir, result, self.stage_log, metric=self.config.train.metric,
+                         codes=None if codes is None else {side: codes[side] for side in ("users", "items")},
+                         sizes=None if codes is None else dict(zip(("users", "items"), codes["sizes"])))
         except ImportError as exc:  # matplotlib missing: metrics are still on disk
             logger.warning("report skipped (%s); pip install 'autograph-rec[report]'", exc)
         return result

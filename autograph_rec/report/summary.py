@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,19 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
+def metric_rows(valid: dict[str, float], test: dict[str, float]) -> list[tuple[str, str, str]]:
+    """``(metric, valid, test)`` cells, ``-`` where a split has no value (no test metrics with
+    ``train.evaluate_test=false``)."""
+    def cell(metrics: dict[str, float], key: str) -> str:
+        return f"{metrics[key]:.4f}" if key in metrics else "-"
+
+    return [(k, cell(valid, k), cell(test, k)) for k in {**valid, **test} if k != "num_users"]
+
+
 def metrics_table(valid: dict[str, float], test: dict[str, float]) -> str:
     """Markdown table of validation and test metrics."""
     rows = ["| metric | valid | test |", "|---|---|---|"]
-    for key in test:
-        if key == "num_users":
-            continue
-        rows.append(f"| {key} | {valid.get(key, float('nan')):.4f} | {test[key]:.4f} |")
+    rows += [f"| {k} | {v} | {t} |" for k, v, t in metric_rows(valid, test)]
     return "\n".join(rows)
 
 
@@ -67,17 +72,19 @@ def plot_code_usage(codes: dict[str, np.ndarray], sizes: dict[str, int], path: P
     return path
 
 
-def write_report(run_dir: str | Path, result, stage_log: dict[str, str] | None = None, metric: str = "recall@20") -> Path:
-    """Write ``report/summary.md``, ``report/summary.html`` and the PNGs for a finished run."""
+def write_report(run_dir: str | Path, result, stage_log: dict[str, str] | None = None, metric: str = "recall@20",
+                 codes: dict[str, np.ndarray] | None = None, sizes: dict[str, int] | None = None) -> Path:
+    """Write ``report/summary.md``, ``report/summary.html`` and the PNGs for a finished run.
+
+    ``codes`` (``{"users": [N, levels], "items": [M, levels]}``) and their codebook ``sizes`` are
+    the ones this run trained with (the pipeline hands them over); a run without codes (vanilla)
+    gets no code-usage plot, whatever an earlier run left in its folder.
+    """
     run_dir = Path(run_dir)
     out = run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     images = [plot_training_curves(result.history, metric, out / "training_curves.png")]
-    codes_dir = run_dir / "codes"
-    if (codes_dir / "users.npy").exists():
-        manifest = json.loads((codes_dir / "manifest.json").read_text())
-        codes = {side: np.load(codes_dir / f"{side}.npy") for side in ("users", "items")}
-        sizes = {side: manifest["stats"][side]["codebook_size"] for side in codes}
+    if codes is not None:
         images.append(plot_code_usage(codes, sizes, out / "code_usage.png"))
     lines = [
         f"# Run report: {run_dir.name}",
@@ -97,8 +104,7 @@ def write_report(run_dir: str | Path, result, stage_log: dict[str, str] | None =
         f"<p>{html.escape(line)}</p>" if not line.startswith(("|", "![")) else "" for line in lines[:3]
     )
     table = "<table border=1 cellpadding=4><tr><th>metric</th><th>valid</th><th>test</th></tr>" + "".join(
-        f"<tr><td>{k}</td><td>{result.valid.get(k, float('nan')):.4f}</td><td>{v:.4f}</td></tr>"
-        for k, v in result.test.items() if k != "num_users"
+        f"<tr><td>{k}</td><td>{v}</td><td>{t}</td></tr>" for k, v, t in metric_rows(result.valid, result.test)
     ) + "</table>"
     imgs = "".join(f'<p><img src="{p.name}" alt="{p.stem}"></p>' for p in images)
     (out / "summary.html").write_text(f"<!doctype html><html><body><h1>{html.escape(run_dir.name)}</h1>{body}{table}{imgs}</body></html>")

@@ -76,6 +76,9 @@ def test_exponent_without_dot_is_a_float():
     ("autograph.factor_weight=-1", "autograph.factor_weight must be a finite number >= 0"),  # NaN loss
     ("autograph.levels=-1", "autograph.levels must be >= 0"),
     ("llm.limit=-1", "llm.limit must be >= 0"),  # profiled nobody
+    ("encode.batch_size=0", "encode.batch_size must be >= 1"),  # failed after the profiles stage
+    ("llm.batch_size=0", "llm.batch_size must be >= 1"),
+    ("eval.batch_size=0", "eval.batch_size must be >= 1"),
 ])
 def test_out_of_range_values_name_the_key(override, match):
     with pytest.raises(ConfigError, match=match):
@@ -102,3 +105,40 @@ def test_cli_missing_csv_is_clear(tmp_path, capsys):
     code = main(["train", "--dataset", "csv", "--data-path", str(tmp_path / "none.csv"), "--output", str(tmp_path / "run")])
     assert code == 2
     assert "interactions file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output", ["runs/a #2", "010", "1:30", "null", "runs/exp: lr"])
+def test_cli_flags_are_taken_as_typed(tmp_path, output):
+    from autograph_rec.cli import _parser, build_config
+
+    # they were re-read as YAML: '#' started a comment (the run wrote into ./runs), 010 became 8,
+    # null None, and "exp: lr" a mapping (ConfigError)
+    args = _parser().parse_args(["run", "--output", output, "--data-path", "data/inter #1.csv",
+                                 "--llm-model", "1.10", "--epochs", "3", "--set", "train.lr=0.01"])
+    config = build_config(args)
+    assert (config.output, config.data.path, config.llm.model) == (output, "data/inter #1.csv", "1.10")
+    assert config.train.epochs == 3 and config.train.lr == 0.01  # --set still parses YAML
+
+
+def test_cli_prints_the_table_without_test_metrics(monkeypatch, tmp_path, capsys):
+    from autograph_rec import pipeline
+    from autograph_rec.train import TrainResult
+
+    result = TrainResult(valid={"recall@20": 0.3, "ndcg@20": 0.2}, test={}, best_epoch=5, epochs_run=10,
+                         seconds=1.0, seconds_per_epoch=0.1, seconds_per_eval=0.01)
+    monkeypatch.setattr(pipeline, "run_training", lambda config, progress=True: result)
+    # train.evaluate_test=false: "max() arg is an empty sequence" after training had finished
+    assert main(["train", "--output", str(tmp_path / "r"), "--set", "train.evaluate_test=false"]) == 0
+    out = capsys.readouterr().out
+    assert "recall@20" in out and "0.3000" in out and "-" in out.splitlines()[-3]
+
+
+def test_cli_a_diverging_run_is_one_line(monkeypatch, tmp_path, capsys):
+    from autograph_rec import pipeline
+
+    def diverge(config, progress=True):
+        raise FloatingPointError("training loss became nan at epoch 3; lower train.lr")
+
+    monkeypatch.setattr(pipeline, "run_training", diverge)
+    assert main(["train", "--output", str(tmp_path / "r")]) == 2  # was a traceback, exit 1
+    assert "lower train.lr" in capsys.readouterr().err

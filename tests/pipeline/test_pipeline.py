@@ -70,6 +70,30 @@ def test_run_end_to_end_then_cached(small_ml100k, tmp_path):
     third.quantize()
     assert third.stage_log == {"codes": "ran", "vectors": "cached"}
 
+    # a vanilla run in the same folder: no code plot from the codes an earlier run left there
+    # (it plotted them, or crashed when their manifest was missing), and no file of the earlier
+    # run left beside the new one's (model.json said lightgcn beside MF's metrics)
+    (out / "codes" / "manifest.json").unlink()
+    vanilla = _config(small_ml100k, out, "autograph.enabled=false", "model.name=mf", "train.save_checkpoint=false")
+    AutoGraphPipeline(vanilla, progress=False).run()
+    assert not (out / "report" / "code_usage.png").exists() and "code_usage" not in (out / "report" / "summary.md").read_text()
+    assert not (out / "model.json").exists() and not (out / "graph.pt").exists()
+    assert RunConfig.from_yaml(out / "config.yaml").model.name == "mf"
+
+
+def test_a_run_that_fails_before_training_leaves_the_earlier_run_whole(tmp_path):
+    from autograph_rec.pipeline import run_training
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("model:\n  name: lightgcn\n")
+    (out / "metrics.json").write_text("{}")
+    bad = RunConfig().with_overrides(["data.name=csv", f"data.path={tmp_path / 'none.csv'}", f"output={out}"])
+    with pytest.raises(Exception, match="not found"):
+        run_training(bad, progress=False)
+    # config.yaml used to be rewritten first: it described the failed run beside the old metrics
+    assert (out / "config.yaml").read_text() == "model:\n  name: lightgcn\n" and (out / "metrics.json").is_file()
+
 
 @pytest.mark.slow
 def test_cli_profile_and_encode_with_fake_llm(small_ml100k, tmp_path, capsys):
