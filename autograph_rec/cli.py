@@ -18,7 +18,7 @@ from .config import ConfigError, RunConfig
 
 MODELS = ("mf", "lightgcn", "ngcf", "sgl", "simgcl")
 DATASETS = ("ml-100k", "ml-1m", "ml-1m-subset", "rlmrec-amazon", "rlmrec-yelp", "csv")
-LLMS = ("none", "smollm2", "openai", "transformers", "fake")
+LLMS = ("none", "smollm2", "openai", "transformers", "llamacpp", "fake")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def _training(p: argparse.ArgumentParser) -> None:
 def _llm(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", choices=LLMS, help="profiling LLM; 'none' = template-only text, no generation")
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (--llm openai)")
-    p.add_argument("--llm-model", help="model name on the server (--llm openai) or local path (--llm transformers)")
+    p.add_argument("--llm-model", help="model name on the server (--llm openai) or local path (--llm transformers, llamacpp)")
     p.add_argument("--limit", type=int, help="profile only the first N users and N items")
     p.add_argument("--encoder", choices=("minilm", "llm"), help="text encoder (default: minilm)")
 
