@@ -197,6 +197,10 @@ class Profiler:
                     fields["rating"] = float(ratings[u][k])
                 hist.append(fields)
             out.append(tpl.user_messages(hist, user_rec.get(int(u), {})))
+        empty = [int(u) for u in ids if len(histories[u]) == 0]
+        if empty:  # (a per-user split keeps a training row for everyone; a global one may not)
+            log.warning("%d user(s) have no training interaction, so their prompts list no history "
+                        "(first internal ids: %s)", len(empty), empty[:5])
         return out
 
     def item_messages(self, dataset, ids: Optional[Sequence[int]] = None) -> List[Messages]:

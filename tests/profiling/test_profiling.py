@@ -457,3 +457,12 @@ def test_the_llamacpp_backend_gets_the_configured_model(tmp_path, monkeypatch):
 def test_profiler_settings_out_of_range_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Profiler(FakeLLM(), **kwargs)
+
+
+def test_users_without_training_history_are_named(caplog):
+    ds, split = toy(num_users=2)
+    keep = split.train.user != 1  # user 1 loses every training row
+    no_history = DataSplit(split.train.subset(keep), split.valid, split.test, split.num_users, split.num_items)
+    with caplog.at_level("WARNING"):
+        Profiler(FakeLLM()).user_messages(ds, no_history)
+    assert "1 user(s) have no training interaction" in caplog.text and "[1]" in caplog.text
