@@ -18,6 +18,7 @@ from .base import (
     ResultCallback,
     validate_messages,
 )
+from .identity import local_model_id
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,8 @@ class LlamaCppLLM(LLMClient):
         n_threads (int, optional): CPU threads; :obj:`None` lets llama.cpp choose.
         n_batch (int, optional): Prompt tokens per evaluation step.
             (default: :obj:`512`)
-        model_id (str, optional): Name used in cache keys (default: file name,
-            or the SmolLM2 id for the bundled model).
+        model_id (str, optional): Name used in cache keys (default: the file name with a
+            fingerprint of its content, or the SmolLM2 id for the bundled model).
     """
 
     backend = "llamacpp"
@@ -101,7 +102,7 @@ class LlamaCppLLM(LLMClient):
         self.n_ctx = int(n_ctx)
         self.n_threads = n_threads
         self.n_batch = int(n_batch)
-        self.model_id = model_id or os.path.basename(self.model_path)
+        self.model_id = model_id or local_model_id(self.model_path)
         self._lock = threading.Lock()
 
     def load(self):

@@ -17,6 +17,7 @@ from .base import (
     truncate_at_stop,
     validate_messages,
 )
+from .identity import local_model_id
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,9 @@ class TransformersLLM(LLMClient):
         max_prompt_tokens (int, optional): Prompts are cut to their last
             :obj:`max_prompt_tokens` tokens. (default: :obj:`2048`)
         model_id (str, optional): Name used in cache keys; defaults to the
-            folder or file name, so moving the files keeps the cache valid.
+            folder or file name with a fingerprint of its content
+            (:func:`~autograph_rec.llm.identity.local_model_id`), so moving the files keeps the
+            cache valid and two models of one file name do not share it.
     """
 
     backend = "transformers"
@@ -174,8 +177,7 @@ class TransformersLLM(LLMClient):
         self.dtype = resolve_dtype(dtype, self.device)
         self.batch_size = int(batch_size)
         self.max_prompt_tokens = int(max_prompt_tokens)
-        self.model_id = model_id or (self.gguf_file or os.path.basename(
-            os.path.normpath(self.model_path)))
+        self.model_id = model_id or local_model_id(self.model_path, self.gguf_file)
         if self.dtype not in (None, "float32"):
             self.model_id += f"@{self.dtype}"
 

@@ -55,3 +55,27 @@ def test_lazy_imports():
             "assert 'transformers' not in sys.modules and 'httpx' not in sys.modules "
             "and 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_two_local_models_of_one_file_name_do_not_share_an_identity(tmp_path):
+    import shutil
+
+    from autograph_rec.llm.identity import local_model_id
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "model.gguf").write_bytes(b"GGUF" + bytes(3000))
+    (tmp_path / "b" / "model.gguf").write_bytes(b"GGUF" + bytes(2999) + b"x")  # another fine-tune, same name
+    a, b = local_model_id(str(tmp_path / "a" / "model.gguf")), local_model_id(str(tmp_path / "b" / "model.gguf"))
+    assert a != b and a.startswith("model.gguf#")  # both were "model.gguf": one shared cache
+    # a copy elsewhere is the same model; a folder and a folder + file name work alike
+    shutil.copytree(tmp_path / "a", tmp_path / "c")
+    assert local_model_id(str(tmp_path / "c" / "model.gguf")) == a
+    assert local_model_id(str(tmp_path / "a"), "model.gguf") == a
+    # folders: their files' names and sizes and config.json
+    (tmp_path / "a" / "config.json").write_text('{"hidden_size": 8}')
+    (tmp_path / "b" / "config.json").write_text('{"hidden_size": 16}')
+    assert local_model_id(str(tmp_path / "a")) != local_model_id(str(tmp_path / "b"))
+    assert local_model_id(str(tmp_path / "a")).startswith("a#")
+    # not on disk (a hub id): its name, as before
+    assert local_model_id("HuggingFaceTB/SmolLM2-135M-Instruct") == "SmolLM2-135M-Instruct"
