@@ -194,6 +194,9 @@ def check_stage_settings(config: RunConfig) -> None:
     if ag.levels > q.num_levels:
         raise ConfigError(f"autograph.levels={ag.levels} exceeds quantize.num_levels={q.num_levels}, "
                           "the code levels the quantizer makes")
+    if ag.levels == 0:  # allowed (an ablation's zero point), but easy to set by mistake
+        logger.warning("autograph.levels=0: no factor edges, so this AutoGraph run propagates over the "
+                       "user-item graph alone, as the plain backbone does; set autograph.levels >= 1 to use the codes")
 
 
 def quantizer_args(q: QuantizeConfig, codebook_size: int) -> tuple[str, dict[str, Any]]:

@@ -253,3 +253,15 @@ def test_view_factor_weight_reaches_the_wrapper_in_plain_mode_only():
     # the metapath / GAT modes would refuse it (no factor edges in their backbone graph): not passed
     gat = RunConfig().with_overrides(["autograph.aggregation=gat"])
     assert autograph_kwargs(gat)["view_factor_weight"] is None and autograph_kwargs(gat)["aggregation"] == "gat"
+
+
+def test_autograph_without_levels_is_named(caplog):
+    from autograph_rec.pipeline import check_stage_settings
+
+    with caplog.at_level("WARNING"):
+        check_stage_settings(RunConfig().with_overrides(["autograph.enabled=true", "autograph.levels=0"]))
+    assert "autograph.levels=0: no factor edges" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        check_stage_settings(RunConfig().with_overrides(["autograph.enabled=true"]))
+    assert "levels=0" not in caplog.text
