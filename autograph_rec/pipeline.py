@@ -256,6 +256,7 @@ class AutoGraphPipeline:
         self.stage_log: dict[str, str] = {}
         self._data: tuple[InteractionDataset, DataSplit] | None = None
         self._fingerprint: str | None = None
+        self._codes: dict[str, Any] | None = None  # quantize()'s result, read once per pipeline
 
     # ---------------------------------------------------------------- data
     @property
@@ -291,10 +292,7 @@ class AutoGraphPipeline:
 
     def _skip(self, stage: StageDir) -> bool:
         fresh = stage.is_fresh()
-        # a stage built earlier by this pipeline and read again (training, then the report, read
-        # the codes) stays "ran" in the log: this run built it
-        if not (fresh and self.stage_log.get(stage.name) == "ran"):
-            self.stage_log[stage.name] = "cached" if fresh else "ran"
+        self.stage_log[stage.name] = "cached" if fresh else "ran"
         if fresh:
             logger.info("stage %s: inputs unchanged, reusing %s", stage.name, stage.path)
         return fresh
@@ -364,7 +362,10 @@ class AutoGraphPipeline:
         return {"vectors": stable_hash(self.vector_settings()), "quantizers": sides, "algorithm": ALGORITHM_VERSION}
 
     def quantize(self) -> dict[str, Any]:
-        """Codes ``[N, levels]`` per side, from separate user and item quantizers."""
+        """Codes ``[N, levels]`` per side, from separate user and item quantizers (read or built
+        once per pipeline: training and the report share them)."""
+        if self._codes is not None:
+            return self._codes
         settings = self.quantize_settings()
         stage = self._stage("codes", settings)
         if not self._skip(stage):
@@ -387,12 +388,13 @@ class AutoGraphPipeline:
                 stats[kind] = {"codebook_size": size, "active_ratio": active_code_ratio(codes, size)}
                 logger.info("%s codes: active ratio per level %s", kind, stats[kind]["active_ratio"])
             stage.finish(["users.npy", "items.npy"], settings, stats)
-        return {
+        self._codes = {
             "users": self._loaded(stage, "users.npy", np.load(stage.file("users.npy"))),
             "items": self._loaded(stage, "items.npy", np.load(stage.file("items.npy"))),
             "sizes": self.codebook_sizes(),
             "stats": (stage.manifest() or {}).get("stats", {}),
         }
+        return self._codes
 
     # --------------------------------------------------------------- graph
     def build_graph(self):
@@ -438,7 +440,7 @@ class AutoGraphPipeline:
         result = self.train()
         codes = None
         if self.config.autograph.enabled:
-            codes = self.quantize()  # this run's codes (the stage is current: training just read it)
+            codes = self.quantize()  # this run's codes, as training read them
         try:
             from .report import write_report
 

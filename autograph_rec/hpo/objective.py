@@ -99,13 +99,11 @@ def run_config(config: RunConfig, stage_root: str | Path, eval_hook=None, progre
     run_dir.mkdir(parents=True, exist_ok=True)
     config.to_yaml(run_dir / "config.yaml")
     pipeline = AutoGraphPipeline(config, progress=progress, stage_root=stage_root)
-    stages: dict[str, str] = {}
     if config.autograph.enabled:
         with stage_lock(stage_root):
             pipeline.quantize()  # profiles -> vectors -> codes, each built once per key
-        stages = dict(pipeline.stage_log)
-    result = pipeline.train(eval_hook=eval_hook)
-    return result, {**pipeline.stage_log, **stages}  # training re-reads the codes: keep "ran"
+    result = pipeline.train(eval_hook=eval_hook)  # reuses the pipeline's codes
+    return result, dict(pipeline.stage_log)
 
 
 def check_valid_seeds(valid_seeds, base: RunConfig) -> tuple[int, ...] | None:
